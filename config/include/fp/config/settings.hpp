@@ -1,0 +1,81 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace fp::config {
+
+/// Every tunable of the runtime, as plain values. Loaded once at start-up from
+/// (lowest to highest precedence) built-in defaults, an optional config file,
+/// `FLEETPROMPT_*` environment variables and command-line flags, then
+/// validated; nothing reads the environment after that.
+struct settings {
+  // -- database ---------------------------------------------------------------
+
+  /// `postgresql://...` URL of an existing database. Empty: run the embedded
+  /// private cluster inside `data_dir`.
+  std::string database_url;
+  /// Directory for the embedded cluster and other local state.
+  std::string data_dir = ".data";
+  /// Loopback port of the embedded cluster; 0 picks a free one on first start
+  /// and remembers it in `data_dir`.
+  uint16_t embedded_pg_port = 0;
+  /// Where the PostgreSQL 15 server binaries live.
+  std::string pg_bin_dir = "/usr/lib/postgresql/15/bin";
+  /// Unprivileged system user that runs the embedded cluster when the
+  /// process runs as root (PostgreSQL refuses to run as root).
+  std::string pg_system_user = "fleetprompt";
+  /// Storage actor pool: workers (one connection each) and queued requests.
+  unsigned db_pool_size = 4;
+  unsigned db_queue_limit = 4096;
+  std::chrono::milliseconds db_connect_timeout{5000};
+  std::chrono::milliseconds db_statement_timeout{30000};
+  /// `serve` applies pending public migrations before it starts serving.
+  /// Off: the node serves, but /readyz answers 503 until someone migrates.
+  bool migrate_on_start = true;
+
+  // -- HTTP -------------------------------------------------------------------
+
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  unsigned io_threads = 1;
+  std::size_t body_limit = 1024 * 1024;
+  unsigned max_connections = 10000;
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds read_timeout{30000};
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds shutdown_grace{10000};
+  /// Bearer token for `/admin/*` until platform-admin sessions exist.
+  std::string admin_token;
+
+  // -- actors -----------------------------------------------------------------
+
+  /// CAF scheduler threads; 0 means one per core.
+  unsigned scheduler_threads = 0;
+  /// A supervised child may restart `restart_limit` times within
+  /// `restart_window`; one more crash stops the process.
+  unsigned restart_limit = 5;
+  std::chrono::milliseconds restart_window{60000};
+  std::chrono::milliseconds restart_backoff_min{50};
+  std::chrono::milliseconds restart_backoff_max{5000};
+
+  // -- logging ----------------------------------------------------------------
+
+  /// trace, debug, info, warn, error.
+  std::string log_level = "info";
+
+  // -- where the values came from -----------------------------------------------
+
+  /// Config file that was read, if any.
+  std::string config_file;
+
+  /// True when no database URL is configured (the embedded cluster is used).
+  bool embedded_database() const noexcept {
+    return database_url.empty();
+  }
+};
+
+} // namespace fp::config
