@@ -1,0 +1,36 @@
+#pragma once
+
+// The one type-ID block of the project: every message type and atom that
+// crosses an actor boundary is listed here, and both the real actor system
+// config and the test configs register it with
+// `cfg.add_message_types<caf::id_block::fp>()`.
+
+#include <string>
+#include <vector>
+
+#include <caf/type_id.hpp>
+
+#include "fp/runtime/messages.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(fp, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(fp, (fp::runtime::version_info))
+  CAF_ADD_TYPE_ID(fp, (fp::runtime::readiness))
+  CAF_ADD_TYPE_ID(fp, (fp::runtime::actor_node))
+  CAF_ADD_TYPE_ID(fp, (fp::runtime::actor_status))
+  CAF_ADD_TYPE_ID(fp, (std::vector<fp::runtime::actor_node>))
+
+  // Atoms: text is at most 10 characters, and equal text means equal type.
+  CAF_ADD_ATOM(fp, fp, describe_atom, "describe")
+  CAF_ADD_ATOM(fp, fp, version_atom, "version")
+  CAF_ADD_ATOM(fp, fp, ready_atom, "ready")
+  CAF_ADD_ATOM(fp, fp, check_atom, "check")
+  CAF_ADD_ATOM(fp, fp, run_atom, "run")
+  CAF_ADD_ATOM(fp, fp, idle_atom, "idle")
+  CAF_ADD_ATOM(fp, fp, restart_atom, "restart")
+  CAF_ADD_ATOM(fp, fp, child_atom, "child")
+  CAF_ADD_ATOM(fp, fp, tick_atom, "tick")
+  CAF_ADD_ATOM(fp, fp, crash_atom, "crash")
+  CAF_ADD_ATOM(fp, fp, tree_atom, "tree")
+
+CAF_END_TYPE_ID_BLOCK(fp)
