@@ -1,0 +1,269 @@
+#include "fp/net/node.hpp"
+
+#include <condition_variable>
+#include <mutex>
+
+#include <caf/all.hpp>
+
+#include "fp/actors/service_actors.hpp"
+#include "fp/net/http_server.hpp"
+#include "fp/net/router.hpp"
+#include "fp/net/system_routes.hpp"
+#include "fp/runtime/errc.hpp"
+#include "fp/runtime/log.hpp"
+#include "fp/runtime/system_config.hpp"
+#include "fp/storage/connection.hpp"
+#include "fp/storage/embedded_postgres.hpp"
+#include "fp/storage/migrations.hpp"
+#include "fp/storage/storage_pool.hpp"
+
+namespace fp::net {
+
+namespace log = runtime::log;
+using namespace std::chrono_literals;
+
+struct node::impl {
+  config::settings settings;
+  std::unique_ptr<storage::embedded_postgres> embedded;
+  std::string database_url;
+  runtime::metrics_registry metrics;
+  runtime::actor_directory directory;
+  actors::mailbox_sample_ptr mailbox_sample = actors::make_mailbox_sample();
+  std::unique_ptr<runtime::system_config> cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  runtime::supervisor_actor root;
+  std::unique_ptr<http_server> http;
+
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool stop_requested = false;
+  bool stopped = false;
+  int exit_code = 0;
+
+  void stop_all();
+};
+
+namespace {
+
+caf::error migrate_public(const std::string& url,
+                          const config::settings& s) {
+  auto session = storage::connect(url, s.db_connect_timeout);
+  if (!session)
+    return std::move(session.error());
+  auto applied = storage::apply_migrations(**session,
+                                           storage::public_migrations());
+  if (!applied)
+    return std::move(applied.error());
+  if (*applied > 0)
+    log::info("applied public migrations", {{"count", *applied}});
+  return caf::none;
+}
+
+runtime::child_spec make_child(std::string name, std::string kind,
+                               std::function<caf::actor(caf::local_actor*)> fn) {
+  runtime::child_spec spec;
+  spec.name = std::move(name);
+  spec.kind = std::move(kind);
+  spec.start = std::move(fn);
+  return spec;
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
+  auto st = std::make_unique<impl>();
+  st->settings = s;
+  if (log::level lvl; log::parse_level(s.log_level, lvl))
+    log::set_level(lvl);
+
+  // -- database ---------------------------------------------------------------
+  if (s.embedded_database()) {
+    auto pg = storage::embedded_postgres::start(s);
+    if (!pg)
+      return std::move(pg.error());
+    st->embedded = std::make_unique<storage::embedded_postgres>(std::move(*pg));
+    st->database_url = st->embedded->url();
+  } else {
+    st->database_url = s.database_url;
+  }
+  if (s.migrate_on_start) {
+    if (auto err = migrate_public(st->database_url, s)) {
+      st->stop_all();
+      return err;
+    }
+  }
+
+  // -- actors -----------------------------------------------------------------
+  st->cfg = std::make_unique<runtime::system_config>(s);
+  st->sys = std::make_unique<caf::actor_system>(*st->cfg);
+  auto* raw = st.get();
+
+  storage::pool_options pool_opts;
+  pool_opts.conninfo = st->database_url;
+  pool_opts.size = s.db_pool_size;
+  pool_opts.queue_limit = s.db_queue_limit;
+  pool_opts.connect_timeout = s.db_connect_timeout;
+  pool_opts.statement_timeout = s.db_statement_timeout;
+
+  auto pool = make_child("storage_pool", "storage_pool",
+                         [raw, pool_opts](caf::local_actor* sup) {
+                           return caf::actor_cast<caf::actor>(
+                             storage::spawn_storage_pool(
+                               *raw->sys, pool_opts, raw->metrics,
+                               raw->directory, sup->id()));
+                         });
+  auto version = make_child("version", "version", [](caf::local_actor* sup) {
+    return caf::actor_cast<caf::actor>(actors::spawn_version_actor(sup));
+  });
+  actors::health_options health_opts;
+  health_opts.storage_pool = pool.slot;
+  auto health = make_child("health", "health",
+                           [health_opts](caf::local_actor* sup) {
+                             return caf::actor_cast<caf::actor>(
+                               actors::spawn_health_actor(sup, health_opts));
+                           });
+  auto tree = make_child("tree", "tree", [raw](caf::local_actor* sup) {
+    return caf::actor_cast<caf::actor>(actors::spawn_tree_actor(
+      sup, &raw->directory, raw->mailbox_sample, 500ms, 5s));
+  });
+  actors::register_actor_metrics(st->metrics, st->directory,
+                                 st->mailbox_sample);
+
+  system_services services;
+  services.sys = st->sys.get();
+  services.settings = &st->settings;
+  services.metrics = &st->metrics;
+  services.version = version.slot;
+  services.health = health.slot;
+  services.tree = tree.slot;
+
+  runtime::restart_policy policy;
+  policy.limit = s.restart_limit;
+  policy.window = s.restart_window;
+  policy.backoff_min = s.restart_backoff_min;
+  policy.backoff_max = s.restart_backoff_max;
+  st->root = runtime::spawn_supervisor(
+    *st->sys, st->directory, "root", {pool, version, health, tree}, policy,
+    [raw](const std::string& reason) {
+      // A crash loop is not survivable: stop the process with a clear reason.
+      std::lock_guard<std::mutex> guard{raw->mtx};
+      if (!raw->stop_requested) {
+        raw->stop_requested = true;
+        raw->exit_code = 70;
+        log::error("stopping: a supervised actor is in a crash loop",
+                   {{"detail", reason}});
+      }
+      raw->cv.notify_all();
+    });
+
+  // -- HTTP -------------------------------------------------------------------
+  auto routes = std::make_shared<router>();
+  add_system_routes(*routes, services);
+  server_options http_opts = server_options::from(s);
+  auto http = http_server::start(http_opts, routes, st->metrics);
+  if (!http) {
+    st->stop_all();
+    return std::move(http.error());
+  }
+  st->http = std::move(*http);
+  log::info("listening", {{"url", "http://" + s.listen_host + ":"
+                                     + std::to_string(st->http->port())},
+                          {"database", st->embedded ? "embedded" : "external"}});
+  return std::unique_ptr<node>{new node(std::move(st))};
+}
+
+node::node(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
+  // nop
+}
+
+node::~node() {
+  stop();
+}
+
+uint16_t node::port() const {
+  return impl_->http ? impl_->http->port() : 0;
+}
+
+std::string node::url() const {
+  auto host = impl_->settings.listen_host;
+  if (host.find(':') != std::string::npos)
+    host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port());
+}
+
+const std::string& node::database_url() const {
+  return impl_->database_url;
+}
+
+storage::embedded_postgres* node::embedded() const {
+  return impl_->embedded.get();
+}
+
+caf::actor_system& node::system() {
+  return *impl_->sys;
+}
+
+runtime::actor_directory& node::directory() {
+  return impl_->directory;
+}
+
+runtime::metrics_registry& node::metrics() {
+  return impl_->metrics;
+}
+
+runtime::supervisor_actor node::root() const {
+  return impl_->root;
+}
+
+int node::wait_for_stop() {
+  std::unique_lock<std::mutex> guard{impl_->mtx};
+  impl_->cv.wait(guard, [this] { return impl_->stop_requested; });
+  return impl_->exit_code;
+}
+
+void node::request_stop(int exit_code, std::string reason) {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  if (impl_->stop_requested)
+    return;
+  impl_->stop_requested = true;
+  impl_->exit_code = exit_code;
+  if (!reason.empty())
+    log::info("stopping", {{"reason", reason}});
+  impl_->cv.notify_all();
+}
+
+void node::stop() {
+  if (impl_)
+    impl_->stop_all();
+}
+
+void node::impl::stop_all() {
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (stopped)
+      return;
+    stopped = true;
+    stop_requested = true;
+    cv.notify_all();
+  }
+  // Reverse start order: no new requests, then the actors, then the database.
+  if (http) {
+    http->stop(settings.shutdown_grace);
+    http.reset();
+  }
+  if (sys) {
+    if (root)
+      caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    root = nullptr;
+    sys.reset(); // waits for every actor to finish
+  }
+  if (embedded) {
+    if (auto err = embedded->stop())
+      log::warn("could not stop the embedded database",
+                {{"error", caf::to_string(err)}});
+    embedded.reset();
+  }
+  log::info("stopped");
+}
+
+} // namespace fp::net
