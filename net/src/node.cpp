@@ -156,6 +156,11 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
       raw->cv.notify_all();
     });
 
+  if (auto err = runtime::await_started(*st->sys, st->root, 10s)) {
+    st->stop_all();
+    return err;
+  }
+
   // -- HTTP -------------------------------------------------------------------
   auto routes = std::make_shared<router>();
   add_system_routes(*routes, services);

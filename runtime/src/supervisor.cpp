@@ -167,4 +167,15 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys,
   return handle;
 }
 
+caf::error await_started(caf::actor_system& sys, const supervisor_actor& sup,
+                         std::chrono::milliseconds timeout) {
+  // The describe request is handled only after the behavior exists, which
+  // is after the init function started all children.
+  caf::scoped_actor self{sys};
+  caf::error result;
+  self->request(sup, timeout, describe_atom_v)
+    .receive([](actor_status&) {}, [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
 } // namespace fp::runtime

@@ -40,7 +40,9 @@ struct settings {
 
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
-  unsigned io_threads = 1;
+  /// Two io threads keep the HTTP event loop off the critical path of one
+  /// busy core; measured faster than one on 2-core machines.
+  unsigned io_threads = 2;
   std::size_t body_limit = 1024 * 1024;
   unsigned max_connections = 10000;
   std::chrono::milliseconds header_timeout{10000};

@@ -61,4 +61,12 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys,
                                   std::vector<child_spec> children,
                                   restart_policy policy, give_up_fn on_give_up);
 
+/// Blocks until `sup` has run its start-up (CAF initializes a spawned actor
+/// asynchronously, on its first turn), i.e. until every child was started
+/// and its slot filled. For composition roots only: never call it from
+/// inside an actor. Returns an error if the supervisor does not answer
+/// within `timeout`.
+caf::error await_started(caf::actor_system& sys, const supervisor_actor& sup,
+                         std::chrono::milliseconds timeout);
+
 } // namespace fp::runtime
