@@ -149,3 +149,11 @@ TEST_CASE("a crash loop beyond the budget gives up and stops", "[supervisor]") {
   REQUIRE(eventually([&] { return dir.size() == 0; }));
   CHECK(healthy_starts == 1);
 }
+
+TEST_CASE("the system config renders fp errors by name", "[errc]") {
+  system_config cfg;
+  caf::actor_system sys{cfg};
+  CHECK(sys.render(make_error(errc::not_found, "no such widget"))
+        == "fp: not_found (no such widget)");
+  CHECK(sys.render(make_error(errc::conflict)) == "fp: conflict");
+}

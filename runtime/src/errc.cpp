@@ -32,11 +32,16 @@ const char* to_string(errc code) noexcept {
   return "internal";
 }
 
-caf::error make_error(errc code, std::string context) {
+caf::error make_coded_error(caf::atom_value category, uint8_t code,
+                            std::string context) {
   if (context.empty())
-    return caf::error{static_cast<uint8_t>(code), category};
-  return caf::error{static_cast<uint8_t>(code), category,
-                    caf::make_message(std::move(context))};
+    return caf::error{code, category};
+  return caf::error{code, category, caf::make_message(std::move(context))};
+}
+
+caf::error make_error(errc code, std::string context) {
+  return make_coded_error(category, static_cast<uint8_t>(code),
+                          std::move(context));
 }
 
 errc code_of(const caf::error& err) noexcept {

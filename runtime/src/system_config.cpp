@@ -4,12 +4,15 @@
 
 #include <caf/all.hpp>
 
+#include "fp/runtime/errc.hpp"
 #include "fp/runtime/type_ids.hpp"
 
 namespace fp::runtime {
 
 system_config::system_config() {
   add_message_types<caf::id_block::fp>();
+  // Lets sys.render(err) print "fp: not_found (context)" instead of codes.
+  add_error_renderer<errc>(*this, caf::atom("fp"));
 }
 
 system_config::system_config(const config::settings& s) : system_config() {

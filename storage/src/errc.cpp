@@ -1,5 +1,7 @@
 #include "fp/storage/errc.hpp"
 
+#include "fp/runtime/errc.hpp"
+
 #include <caf/atom.hpp>
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
@@ -32,10 +34,8 @@ const char* to_string(errc code) noexcept {
 }
 
 caf::error make_error(errc code, std::string context) {
-  if (context.empty())
-    return caf::error{static_cast<uint8_t>(code), category};
-  return caf::error{static_cast<uint8_t>(code), category,
-                    caf::make_message(std::move(context))};
+  return runtime::make_coded_error(category, static_cast<uint8_t>(code),
+                                   std::move(context));
 }
 
 errc code_of(const caf::error& err) noexcept {

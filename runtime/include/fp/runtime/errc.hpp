@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
 
@@ -37,6 +38,11 @@ const char* to_string(errc code) noexcept;
 
 /// Wraps a code and an optional context string into a `caf::error`.
 caf::error make_error(errc code, std::string context = {});
+
+/// Builds an error of any module's category: the code, plus `context` as
+/// the message when it is not empty. Every module's make_error uses this.
+caf::error make_coded_error(caf::atom_value category, uint8_t code,
+                            std::string context);
 
 /// Returns the `errc` carried by `err`, or `errc::internal` for errors of
 /// other categories (CAF's own, storage's) and `errc::none` for no error.
