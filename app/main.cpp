@@ -2,6 +2,9 @@
 // line, then runs one command; all wiring of a server lives in fp::net::node.
 
 #include <csignal>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <cstdio>
 #include <iostream>
 #include <pthread.h>
@@ -18,6 +21,9 @@
 #include "fp/storage/connection.hpp"
 #include "fp/storage/embedded_postgres.hpp"
 #include "fp/storage/migrations.hpp"
+#include "org_commands.hpp"
+#include "fp/storage/users.hpp"
+#include "fp/runtime/errc.hpp"
 
 namespace {
 
@@ -36,16 +42,38 @@ struct command {
 int run_serve(const config::command_line& cli);
 int run_migrate(const config::command_line& cli);
 int run_version(const config::command_line& cli);
+int run_user(const config::command_line& cli);
 
 const std::vector<command>& commands() {
   static const std::vector<command> all = {
     {"serve", "Run the server (embedded PostgreSQL unless --database-url).",
      {},
      run_serve},
-    {"migrate", "Apply pending public-schema migrations.",
-     {{"status", false, "Show each migration and whether it is applied."}},
+    {"migrate", "Apply pending public-schema, then tenant-schema migrations.",
+     {{"status", false,
+       "Show each migration and whether it is applied, and the tenants "
+       "behind."}},
      run_migrate},
+    {"org",
+     "Manage organizations: 'org create --slug S --name N --owner EMAIL', "
+     "'org list'.",
+     {{"slug", true, "Slug of the new organization (^[a-z][a-z0-9_]{0,47}$)."},
+      {"name", true, "Display name of the new organization."},
+      {"owner", true, "E-mail of the existing user who becomes its owner."}},
+     fp::app::run_org},
+    {"doctor",
+     "Find orphan tenant schemas and organizations stuck in provisioning.",
+     {{"fix", false, "Roll them back: drop the schema, delete the row."}},
+     fp::app::run_doctor},
     {"version", "Print the version and exit.", {}, run_version},
+    {"user",
+     "Manage accounts: 'user create --email E --password-file F "
+     "[--platform-admin]'.",
+     {{"email", true, "Email (login name) of the new user."},
+      {"password-file", true,
+       "File holding the password (one trailing newline is ignored)."},
+      {"platform-admin", false, "Make the user a platform administrator."}},
+     run_user},
   };
   return all;
 }
@@ -148,6 +176,8 @@ int run_migrate(const config::command_line& cli) {
                     m.applied_at.c_str());
       }
       std::printf("%d pending\n", pending);
+      if (pending == 0)
+        rc = fp::app::print_tenant_status(s, url);
     }
   } else {
     auto applied = fp::storage::apply_migrations(**session, all);
@@ -157,6 +187,7 @@ int run_migrate(const config::command_line& cli) {
       rc = 1;
     } else {
       std::printf("applied %d migration(s); schema is up to date\n", *applied);
+      rc = fp::app::migrate_tenants(s, url);
     }
   }
   session->reset();
@@ -172,6 +203,104 @@ int run_version(const config::command_line&) {
   std::cout << v.name << " " << v.version << " (" << v.commit << ", "
             << v.build_type << ")\n";
   return 0;
+}
+
+// -- user ---------------------------------------------------------------------
+
+/// A one-line description of `err` for the terminal.
+std::string describe(const caf::error& err) {
+  auto ctx = fp::runtime::context_of(err);
+  return ctx.empty() ? caf::to_string(err) : ctx;
+}
+
+/// The password in `path` without one trailing newline; nullopt (with a
+/// message printed) when the file cannot be read or is empty.
+std::optional<std::string> read_password_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in) {
+    std::cerr << "fleetprompt: cannot read the password file " << path << "\n";
+    return std::nullopt;
+  }
+  std::string text{std::istreambuf_iterator<char>{in},
+                   std::istreambuf_iterator<char>{}};
+  if (!text.empty() && text.back() == '\n') {
+    text.pop_back();
+    if (!text.empty() && text.back() == '\r')
+      text.pop_back();
+  }
+  if (text.empty()) {
+    std::cerr << "fleetprompt: the password file is empty\n";
+    return std::nullopt;
+  }
+  return text;
+}
+
+int run_user(const config::command_line& cli) {
+  const auto& s = cli.values;
+  if (cli.positional.size() != 2 || cli.positional[1] != "create") {
+    std::cerr << "fleetprompt: usage: fleetprompt user create --email E "
+                 "--password-file F [--platform-admin]\n";
+    return 2;
+  }
+  auto email = cli.flags.find("email");
+  auto file = cli.flags.find("password-file");
+  if (email == cli.flags.end() || file == cli.flags.end()) {
+    std::cerr << "fleetprompt: user create needs --email and --password-file\n";
+    return 2;
+  }
+  auto password = read_password_file(file->second);
+  if (!password)
+    return 1;
+  // The embedded cluster: attaches to a running server's cluster or starts
+  // it for the duration of the command.
+  std::unique_ptr<fp::storage::embedded_postgres> embedded;
+  std::string url = s.database_url;
+  if (s.embedded_database()) {
+    auto pg = fp::storage::embedded_postgres::start(s);
+    if (!pg) {
+      std::cerr << "fleetprompt: cannot start the embedded database: "
+                << describe(pg.error()) << "\n";
+      return 1;
+    }
+    embedded = std::make_unique<fp::storage::embedded_postgres>(std::move(*pg));
+    url = embedded->url();
+  }
+  int rc = 0;
+  auto session = fp::storage::connect(url, s.db_connect_timeout);
+  if (!session) {
+    std::cerr << "fleetprompt: cannot connect: " << describe(session.error())
+              << "\n";
+    rc = 1;
+  } else if (auto applied = fp::storage::apply_migrations(
+               **session, fp::storage::public_migrations());
+             !applied) {
+    std::cerr << "fleetprompt: migration failed: " << describe(applied.error())
+              << "\n";
+    rc = 1;
+  } else {
+    fp::storage::user_record created;
+    auto err = fp::storage::run_transaction(
+      **session, [&](fp::storage::pg_session& db) -> caf::error {
+        auto u = fp::storage::create_user(db, email->second, *password,
+                                          cli.flags.count("platform-admin") > 0);
+        if (!u)
+          return std::move(u.error());
+        created = std::move(*u);
+        return caf::none;
+      });
+    if (err) {
+      std::cerr << "fleetprompt: cannot create the user: " << describe(err)
+                << "\n";
+      rc = 1;
+    } else {
+      std::cout << "created user " << created.email << " (" << created.id
+                << (created.platform_admin ? ", platform admin" : "") << ")\n";
+    }
+    session->reset();
+  }
+  if (embedded)
+    embedded->stop();
+  return rc;
 }
 
 } // namespace

@@ -219,6 +219,23 @@ TEST_CASE("every setting is reachable by flag, env var and file key", "[config]"
   CHECK(f.body_limit == 64u * 1024);
 }
 
+TEST_CASE("tenancy settings have their defaults and ranges", "[config]") {
+  const settings d;
+  CHECK(d.tenant_migrate_batch == 50);
+  CHECK(d.tenant_migrate_concurrency == 4);
+  CHECK(d.tenant_idle_timeout == 10min);
+  CHECK(d.org_purge_grace == 168h);
+  auto s = ok({"--tenant-migrate-batch", "200", "--tenant-migrate-concurrency",
+               "8", "--tenant-idle-timeout", "30s"},
+              {{"FLEETPROMPT_ORG_PURGE_GRACE", "1h"}})
+             .values;
+  CHECK(s.tenant_migrate_batch == 200);
+  CHECK(s.tenant_migrate_concurrency == 8);
+  CHECK(s.tenant_idle_timeout == 30s);
+  CHECK(s.org_purge_grace == 1h);
+  CHECK(file_ok("tenant-migrate-batch = 7\n").tenant_migrate_batch == 7);
+}
+
 // -- value kinds ----------------------------------------------------------------
 
 TEST_CASE("durations accept ms, s, m, h and bare milliseconds", "[config][values]") {
@@ -629,7 +646,9 @@ TEST_CASE("settings_help lists every setting in aligned columns", "[config][help
     env_columns.insert(line.find("FLEETPROMPT_"));
     default_columns.insert(line.find("default: "));
   }
-  CHECK(rows == 27);
+  // 27 base + 3 accounts (secure-cookies, session-ttl,
+  // api-key-rotation-grace) + 4 tenancy settings.
+  CHECK(rows == 34);
   CHECK(env_columns.size() == 1);
   CHECK(default_columns.size() == 1);
   CHECK(*env_columns.begin() != std::string::npos);

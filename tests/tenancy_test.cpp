@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include "fp/actors/orgs.hpp"
 #include "fp/actors/tenancy.hpp"
+#include "fp/storage/tenant_migrations.hpp"
 
 using namespace fp::actors;
 
@@ -49,4 +51,53 @@ TEST_CASE("the role policy table is ordered by privilege", "[tenancy][policy]") 
   }
   CHECK(parse_role("admin") == role::admin);
   CHECK_FALSE(parse_role("root"));
+}
+
+// -- tenant migrations and orphan detection (pure) ---------------------------------
+
+TEST_CASE("tenant migration SQL gets the quoted schema for every placeholder",
+          "[tenancy][migrations]") {
+  using fp::storage::render_tenant_sql;
+  CHECK(render_tenant_sql("CREATE TABLE {{schema}}.t (a int);"
+                          " CREATE INDEX i ON {{schema}}.t (a);",
+                          quoted_tenant_schema("acme"))
+        == "CREATE TABLE \"org_acme\".t (a int);"
+           " CREATE INDEX i ON \"org_acme\".t (a);");
+  CHECK(render_tenant_sql("SELECT 1", "\"org_x\"") == "SELECT 1");
+  CHECK(render_tenant_sql("{{schema}}", "\"org_x\"") == "\"org_x\"");
+  // Near misses stay as they are.
+  CHECK(render_tenant_sql("{{schema} {schema}}", "\"org_x\"")
+        == "{{schema} {schema}}");
+}
+
+TEST_CASE("the embedded tenant migrations start with the audit log",
+          "[tenancy][migrations]") {
+  const auto& all = fp::storage::tenant_migrations();
+  REQUIRE_FALSE(all.empty());
+  CHECK(all.front().version == 1);
+  CHECK(all.front().name == "audit_log");
+  CHECK(all.front().checksum.size() == 64);
+  CHECK(fp::storage::latest_version(all) == all.back().version);
+  for (const auto& m : all) {
+    INFO(m.name);
+    // Every tenant table is schema-qualified, never left to search_path.
+    CHECK(m.sql.find("{{schema}}.") != std::string::npos);
+    auto rendered = fp::storage::render_tenant_sql(m.sql, quoted_tenant_schema("a"));
+    CHECK(rendered.find("{{") == std::string::npos);
+  }
+}
+
+TEST_CASE("schemas without an owning organization are orphans",
+          "[tenancy][doctor]") {
+  auto audit = audit_schemas({"org_acme", "org_ghost", "org_Bad", "org_"},
+                             {"acme", "other"});
+  CHECK(audit.orphans == std::vector<std::string>{"ghost"});
+  CHECK(audit.foreign == std::vector<std::string>{"org_Bad", "org_"});
+}
+
+TEST_CASE("organization names are 1..200 bytes", "[tenancy]") {
+  CHECK(org_name_error("Acme").empty());
+  CHECK_FALSE(org_name_error("").empty());
+  CHECK(org_name_error(std::string(200, 'x')).empty());
+  CHECK_FALSE(org_name_error(std::string(201, 'x')).empty());
 }

@@ -327,6 +327,17 @@ std::vector<setting_def> make_table() {
     &s::admin_token, admin_token,
     "expected at least " + std::to_string(min_admin_token) + " characters",
     true));
+  t.push_back(boolean_setting(
+    "secure-cookies",
+    "Mark session cookies Secure (behind HTTPS) (true/false).", g::http,
+    &s::secure_cookies));
+  t.push_back(duration_setting("session-ttl",
+                               "Lifetime of a login session.", g::http,
+                               &s::session_ttl));
+  t.push_back(duration_setting(
+    "api-key-rotation-grace",
+    "How long a rotated API key's previous secret stays valid.", g::http,
+    &s::api_key_rotation_grace, true));
 
   // -- actors
   t.push_back(integer_setting("scheduler-threads",
@@ -346,6 +357,22 @@ std::vector<setting_def> make_table() {
   t.push_back(duration_setting(
     "restart-backoff-max", "Longest delay before restarting a crashed child.",
     g::actors, &s::restart_backoff_max, true));
+  t.push_back(integer_setting(
+    "tenant-migrate-batch",
+    "Organizations per batch when tenant migrations run across all tenants.",
+    g::actors, &s::tenant_migrate_batch, 1, 10000));
+  t.push_back(integer_setting(
+    "tenant-migrate-concurrency",
+    "Tenants of a batch migrated at once (one database connection each).",
+    g::actors, &s::tenant_migrate_concurrency, 1, 64));
+  t.push_back(duration_setting(
+    "tenant-idle-timeout",
+    "An organization's actor unused this long is stopped until next use.",
+    g::actors, &s::tenant_idle_timeout));
+  t.push_back(duration_setting(
+    "org-purge-grace",
+    "How long a deleted organization's schema is kept before it is dropped.",
+    g::actors, &s::org_purge_grace));
 
   // -- logging
   t.push_back(log_level_setting());

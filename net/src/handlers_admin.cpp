@@ -136,12 +136,9 @@ http_response actors_response(const std::vector<runtime::actor_node>& nodes,
 caf::expected<runtime::log::level>
 parse_log_level_body(const http_request& req) {
   json_body body;
-  if (auto err = body.parse(req))
-    return err;
   simdjson::ondemand::object obj;
-  if (body.doc().get_object().get(obj))
-    return make_error(errc::invalid_argument,
-                      "expected a JSON object like {\"level\":\"debug\"}");
+  if (auto err = body.parse_object(req, obj, "expected a JSON object like {\"level\":\"debug\"}"))
+    return err;
   std::string_view text;
   auto field = obj.find_field_unordered("level");
   if (field.error() == simdjson::NO_SUCH_FIELD)

@@ -226,4 +226,15 @@ caf::error json_body::parse(const http_request& req) {
   return caf::none;
 }
 
+caf::error json_body::parse_object(const http_request& req,
+                                   simdjson::ondemand::object& obj,
+                                   std::string_view expected_shape) {
+  if (auto err = parse(req))
+    return err;
+  if (doc_.get_object().get(obj))
+    return runtime::make_error(runtime::errc::invalid_argument,
+                               std::string{expected_shape});
+  return caf::none;
+}
+
 } // namespace fp::net

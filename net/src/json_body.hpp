@@ -25,6 +25,13 @@ public:
   /// `check_json_body`), then rewinds the document for extraction.
   caf::error parse(const http_request& req);
 
+  /// `parse`, then requires the document to be an object: otherwise
+  /// `errc::invalid_argument` with `expected_shape` as the detail (e.g.
+  /// "expected {\"org\":\"<slug>\"}").
+  caf::error parse_object(const http_request& req,
+                          simdjson::ondemand::object& obj,
+                          std::string_view expected_shape);
+
   simdjson::ondemand::document& doc() noexcept {
     return doc_;
   }

@@ -6,7 +6,10 @@
 #include <caf/all.hpp>
 
 #include "fp/actors/service_actors.hpp"
+#include "fp/actors/tenant_actors.hpp"
+#include "fp/net/auth.hpp"
 #include "fp/net/http_server.hpp"
+#include "fp/net/org_routes.hpp"
 #include "fp/net/router.hpp"
 #include "fp/net/system_routes.hpp"
 #include "fp/runtime/errc.hpp"
@@ -14,6 +17,7 @@
 #include "fp/runtime/system_config.hpp"
 #include "fp/storage/connection.hpp"
 #include "fp/storage/embedded_postgres.hpp"
+#include "fp/storage/errc.hpp"
 #include "fp/storage/migrations.hpp"
 #include "fp/storage/storage_pool.hpp"
 
@@ -95,6 +99,7 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
 
   // -- actors -----------------------------------------------------------------
   st->cfg = std::make_unique<runtime::system_config>(s);
+  runtime::add_error_renderer<storage::errc>(*st->cfg, caf::atom("fp_store"));
   st->sys = std::make_unique<caf::actor_system>(*st->cfg);
   auto* raw = st.get();
 
@@ -126,6 +131,26 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
     return caf::actor_cast<caf::actor>(actors::spawn_tree_actor(
       sup, &raw->directory, raw->mailbox_sample, 500ms, 5s));
   });
+  actors::tenant_registry_options tenants_opts;
+  tenants_opts.storage_pool = pool.slot;
+  tenants_opts.directory = &st->directory;
+  tenants_opts.idle_timeout = s.tenant_idle_timeout;
+  auto tenants = make_child("tenants", "tenant_registry",
+                            [tenants_opts](caf::local_actor* sup) {
+                              return caf::actor_cast<caf::actor>(
+                                actors::spawn_tenant_registry(sup, tenants_opts));
+                            });
+  actors::org_reaper_options reaper_opts;
+  reaper_opts.storage_pool = pool.slot;
+  // Often enough that a short grace is honoured closely, rarely enough to
+  // cost nothing.
+  reaper_opts.interval = std::min<std::chrono::milliseconds>(
+    std::chrono::minutes{1}, std::max<std::chrono::milliseconds>(s.org_purge_grace, 1s));
+  auto reaper = make_child("org_reaper", "org_reaper",
+                           [reaper_opts](caf::local_actor* sup) {
+                             return caf::actor_cast<caf::actor>(
+                               actors::spawn_org_reaper(sup, reaper_opts));
+                           });
   actors::register_actor_metrics(st->metrics, st->directory,
                                  st->mailbox_sample);
 
@@ -143,7 +168,7 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   policy.backoff_min = s.restart_backoff_min;
   policy.backoff_max = s.restart_backoff_max;
   st->root = runtime::spawn_supervisor(
-    *st->sys, st->directory, "root", {pool, version, health, tree}, policy,
+    *st->sys, st->directory, "root", {pool, version, health, tree, tenants, reaper}, policy,
     [raw](const std::string& reason) {
       // A crash loop is not survivable: stop the process with a clear reason.
       std::lock_guard<std::mutex> guard{raw->mtx};
@@ -164,6 +189,16 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   // -- HTTP -------------------------------------------------------------------
   auto routes = std::make_shared<router>();
   add_system_routes(*routes, services);
+  auth_services auth;
+  auth.sys = st->sys.get();
+  auth.settings = &st->settings;
+  auth.storage_pool = pool.slot;
+  add_auth_routes(*routes, auth);
+  org_services orgs;
+  orgs.sys = st->sys.get();
+  orgs.settings = &st->settings;
+  orgs.storage_pool = pool.slot;
+  add_org_routes(*routes, orgs, auth);
   server_options http_opts = server_options::from(s);
   auto http = http_server::start(http_opts, routes, st->metrics);
   if (!http) {

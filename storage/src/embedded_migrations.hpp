@@ -19,4 +19,7 @@ struct embedded_file {
 /// The files of storage/migrations/public, sorted by name.
 std::span<const embedded_file> public_migration_files();
 
+/// The files of storage/migrations/tenant, sorted by name.
+std::span<const embedded_file> tenant_migration_files();
+
 } // namespace fp::storage::detail

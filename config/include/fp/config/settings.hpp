@@ -53,6 +53,15 @@ struct settings {
   /// Bearer token for `/admin/*` until platform-admin sessions exist.
   std::string admin_token;
 
+  // -- accounts ---------------------------------------------------------------
+
+  /// Session cookies carry `Secure` (set behind TLS termination).
+  bool secure_cookies = false;
+  /// Lifetime of a login session.
+  std::chrono::milliseconds session_ttl{12 * 60 * 60 * 1000};
+  /// How long a rotated API key's previous secret stays valid.
+  std::chrono::milliseconds api_key_rotation_grace{24 * 60 * 60 * 1000};
+
   // -- actors -----------------------------------------------------------------
 
   /// CAF scheduler threads; 0 means one per core.
@@ -63,6 +72,20 @@ struct settings {
   std::chrono::milliseconds restart_window{60000};
   std::chrono::milliseconds restart_backoff_min{50};
   std::chrono::milliseconds restart_backoff_max{5000};
+
+  // -- tenancy ------------------------------------------------------------------
+
+  /// Organizations per batch when tenant migrations are applied to all
+  /// tenants, and how many tenants of a batch migrate at once (one
+  /// connection each).
+  unsigned tenant_migrate_batch = 50;
+  unsigned tenant_migrate_concurrency = 4;
+  /// A tenant actor unused for this long is stopped (passivated); the next
+  /// request for the organization starts it again.
+  std::chrono::milliseconds tenant_idle_timeout{10 * 60 * 1000};
+  /// A deleted organization's schema is kept this long before the reaper
+  /// drops it.
+  std::chrono::milliseconds org_purge_grace{7 * 24 * 60 * 60 * 1000};
 
   // -- logging ----------------------------------------------------------------
 

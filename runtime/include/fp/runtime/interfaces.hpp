@@ -4,6 +4,7 @@
 // and the composition root talk to. Domain actors (tenants, agents, ...) add
 // their own interfaces here as they arrive.
 
+#include <string>
 #include <vector>
 
 #include <caf/replies_to.hpp>
@@ -32,5 +33,29 @@ using tree_actor = caf::typed_actor<
   describe_sig,
   caf::replies_to<tree_atom>::with<std::vector<actor_node>>,
   caf::reacts_to<tick_atom>>;
+
+/// One organization's actor: owns that tenant's work. Started on first use by
+/// the tenant registry, stopped when idle, rebuilt from PostgreSQL.
+///   describe   -> own status
+///   org        -> the organization id it serves
+///   idle       -> internal: its idle timer falling due
+using tenant_actor
+  = caf::typed_actor<describe_sig,
+                     caf::replies_to<org_atom>::with<std::string>,
+                     caf::reacts_to<idle_atom>>;
+
+/// Finds or starts the actor of an organization:
+///   describe         -> own status (live tenants in `state`)
+///   (tenant, slug)   -> that organization's tenant actor (as caf::actor;
+///                       cast to tenant_actor); not_found for a malformed
+///                       slug or an organization that is not active
+using tenant_registry_actor
+  = caf::typed_actor<describe_sig,
+                     caf::replies_to<tenant_atom, std::string>::with<caf::actor>>;
+
+/// Drops the schemas of deleted organizations once their grace has passed.
+///   describe -> own status;  tick -> run one purge pass now
+using org_reaper_actor
+  = caf::typed_actor<describe_sig, caf::reacts_to<tick_atom>>;
 
 } // namespace fp::runtime

@@ -32,5 +32,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(fp, caf::first_custom_type_id)
   CAF_ADD_ATOM(fp, fp, tick_atom, "tick")
   CAF_ADD_ATOM(fp, fp, crash_atom, "crash")
   CAF_ADD_ATOM(fp, fp, tree_atom, "tree")
+  CAF_ADD_ATOM(fp, fp, tenant_atom, "tenant")
+  CAF_ADD_ATOM(fp, fp, org_atom, "org")
 
 CAF_END_TYPE_ID_BLOCK(fp)

@@ -1,0 +1,188 @@
+// Resolving the caller: cookie or bearer key -> principal, plus the CSRF
+// rule. Lookups go to the storage pool; nothing here blocks an io thread.
+// No cache: every request sees revocations and membership changes at once
+// at the cost of one indexed lookup.
+
+#include <algorithm>
+
+#include "fp/net/auth.hpp"
+#include "fp/net/db_bridge.hpp"
+#include "fp/net/problem.hpp"
+#include "fp/runtime/errc.hpp"
+#include "fp/runtime/ids.hpp"
+#include "fp/storage/api_keys.hpp"
+#include "fp/storage/sessions.hpp"
+
+namespace fp::net {
+
+namespace {
+
+using runtime::errc;
+using runtime::make_error;
+
+bool has_scope(const std::vector<std::string>& scopes, std::string_view s) {
+  return std::find(scopes.begin(), scopes.end(), s) != scopes.end();
+}
+
+principal from_key(storage::usable_api_key&& k) {
+  principal p;
+  p.how = principal::via::api_key;
+  p.user_id = std::move(k.user_id);
+  p.email = std::move(k.email);
+  p.api_key_id = std::move(k.id);
+  p.org_id = std::move(k.org_id);
+  p.org_slug = std::move(k.org_slug);
+  // Keys never act with more than admin rights, and never as platform admin.
+  p.org_role = has_scope(k.scopes, "admin") ? actors::role::admin
+                                            : actors::role::member;
+  p.scopes = std::move(k.scopes);
+  return p;
+}
+
+principal from_session(storage::active_session&& s) {
+  principal p;
+  p.how = principal::via::session;
+  p.user_id = std::move(s.user_id);
+  p.email = std::move(s.email);
+  p.platform_admin = s.platform_admin;
+  p.session_id = std::move(s.id);
+  if (auto r = actors::parse_role(s.org_role); r && !s.org_id.empty()) {
+    p.org_id = std::move(s.org_id);
+    p.org_slug = std::move(s.org_slug);
+    p.org_role = *r;
+  }
+  return p;
+}
+
+caf::error unauthenticated(std::string detail) {
+  return make_error(errc::unauthorized, std::move(detail));
+}
+
+} // namespace
+
+std::string_view cookie_value(std::string_view header,
+                              std::string_view name) noexcept {
+  while (!header.empty()) {
+    auto semi = header.find(';');
+    auto pair = header.substr(0, semi);
+    while (!pair.empty() && pair.front() == ' ')
+      pair.remove_prefix(1);
+    if (auto eq = pair.find('='); eq != std::string_view::npos
+                                  && pair.substr(0, eq) == name) {
+      auto value = pair.substr(eq + 1);
+      while (!value.empty() && value.back() == ' ')
+        value.remove_suffix(1);
+      return value;
+    }
+    if (semi == std::string_view::npos)
+      break;
+    header.remove_prefix(semi + 1);
+  }
+  return {};
+}
+
+std::optional<std::string_view> bearer_token(const http_request& req) noexcept {
+  if (!req.has_header("authorization"))
+    return std::nullopt;
+  auto value = req.header("authorization");
+  if (value.size() < 7 || !iequals(value.substr(0, 7), "bearer "))
+    return std::string_view{};
+  value.remove_prefix(7);
+  while (!value.empty() && value.front() == ' ')
+    value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ')
+    value.remove_suffix(1);
+  return value;
+}
+
+std::string session_cookie(std::string_view token, std::chrono::seconds max_age,
+                           bool secure) {
+  std::string out{session_cookie_name};
+  out += '=';
+  out += token;
+  out += "; HttpOnly; SameSite=Lax; Path=/; Max-Age=";
+  out += std::to_string(max_age.count());
+  if (secure)
+    out += "; Secure";
+  return out;
+}
+
+bool is_unsafe_method(std::string_view m) noexcept {
+  return m != "GET" && m != "HEAD" && m != "OPTIONS";
+}
+
+caf::error authorize(const principal& who, actors::action a) {
+  if (!who.has_tenant())
+    return make_error(errc::forbidden, "no organization selected");
+  if (!who.can(a))
+    return make_error(errc::forbidden,
+                      std::string{"the role "} + actors::to_string(*who.org_role)
+                        + " may not " + actors::to_string(a));
+  if (who.how == principal::via::api_key && a == actors::action::tenant_write
+      && !has_scope(who.scopes, "write") && !has_scope(who.scopes, "admin"))
+    return make_error(errc::forbidden, "the key's scopes do not allow writes");
+  return caf::none;
+}
+
+handler authed(auth_services svc, authed_handler fn) {
+  if (!svc.sys || !svc.settings)
+    throw std::invalid_argument("authed: missing services");
+  auto shared_fn = std::make_shared<authed_handler>(std::move(fn));
+  return [svc, shared_fn](const request_context& ctx,
+                          const responder_ptr& res) {
+    const auto& req = ctx.request;
+    auto fail = [res](caf::error&& err) { res->fail(err); };
+    if (auto bearer = bearer_token(req)) {
+      if (bearer->empty()) {
+        res->fail(unauthenticated("expected Authorization: Bearer <key>"));
+        return;
+      }
+      run_db<std::optional<storage::usable_api_key>>(
+        *svc.sys, svc.storage_pool, svc.db_timeout, "auth.api_key",
+        [key = std::string{*bearer}](storage::pg_session& db) {
+          return storage::find_usable_api_key(db, key);
+        },
+        [res, shared_fn](std::optional<storage::usable_api_key>&& key) {
+          if (!key) {
+            res->fail(unauthenticated("unknown, expired or revoked API key"));
+            return;
+          }
+          (*shared_fn)(res->context(), res, from_key(std::move(*key)));
+        },
+        fail);
+      return;
+    }
+    auto token = cookie_value(req.header("cookie"), session_cookie_name);
+    if (token.empty()) {
+      res->fail(unauthenticated("log in or send Authorization: Bearer <key>"));
+      return;
+    }
+    run_db<std::optional<storage::active_session>>(
+      *svc.sys, svc.storage_pool, svc.db_timeout, "auth.session",
+      [token = std::string{token}](storage::pg_session& db) {
+        return storage::find_active_session(db, token);
+      },
+      [res, shared_fn](std::optional<storage::active_session>&& s) {
+        if (!s) {
+          res->fail(unauthenticated("the session is unknown, expired or "
+                                    "revoked; log in again"));
+          return;
+        }
+        const auto& req = res->context().request;
+        if (is_unsafe_method(req.method)) {
+          auto sent = req.header("x-csrf-token");
+          if (sent.empty()
+              || !runtime::constant_time_equal(runtime::sha256_hex(sent),
+                                               s->csrf_hash)) {
+            res->fail(make_error(errc::forbidden,
+                                 "missing or wrong X-CSRF-Token"));
+            return;
+          }
+        }
+        (*shared_fn)(res->context(), res, from_session(std::move(*s)));
+      },
+      fail);
+  };
+}
+
+} // namespace fp::net
