@@ -665,3 +665,75 @@ TEST_CASE("http: organizations and members over the API", "[tenancy][http]") {
         == 1);
   node.stop();
 }
+
+#ifdef FP_FLEETPROMPT_BIN
+
+#include <csignal>
+#include <sys/wait.h>
+
+TEST_CASE("orgs: a real process killed mid-provisioning leaves all or nothing "
+          "after doctor --fix",
+          "[tenancy][doctor][kill]") {
+  auto url = fresh_database();
+  auto s = open_session(url);
+  make_user(*s, "killer@example.com");
+  // Hold a lock the saga needs in its second step, so that the kill is
+  // certain to land while the organization is half made.
+  auto blocker = open_session(url);
+  REQUIRE(blocker->exec("BEGIN"));
+  REQUIRE(blocker->exec("LOCK TABLE public.memberships IN ACCESS EXCLUSIVE MODE"));
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::execl(FP_FLEETPROMPT_BIN, "fleetprompt", "org", "create", "--database-url",
+            url.c_str(), "--slug", "killed", "--name", "Killed", "--owner",
+            "killer@example.com", "--log-level", "off", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto waiting_on_lock = [&] {
+    return scalar(*s, "SELECT count(*) FROM public.organizations"
+                      " WHERE slug = 'killed' AND state = 'provisioning'")
+             == 1
+           && scalar(*s, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                         " current_database() AND wait_event_type = 'Lock'")
+                >= 1;
+  };
+  bool reached = false;
+  for (int i = 0; i < 400 && !reached; ++i) {
+    reached = waiting_on_lock();
+    if (!reached)
+      std::this_thread::sleep_for(50ms);
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(blocker->exec("ROLLBACK"));
+  REQUIRE(reached);
+  CHECK(WIFSIGNALED(status));
+  // The killed client's backend finishes its statement, finds the client
+  // gone and rolls back; wait until it has left.
+  auto others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid NOT IN (" + std::to_string(s->backend_pid()) + ", "
+                + std::to_string(blocker->backend_pid()) + ") AND backend_type = 'client backend'";
+  for (int i = 0; i < 200 && scalar(*s, others) > 0; ++i)
+    std::this_thread::sleep_for(50ms);
+  REQUIRE(scalar(*s, others) == 0);
+
+  // Half made: the claimed row, nothing else.
+  CHECK(scalar(*s, "SELECT count(*) FROM public.organizations WHERE slug = 'killed'") == 1);
+  auto report = actors::run_doctor(*s, true, 0ms);
+  REQUIRE(report);
+  CHECK(report->stuck == std::vector<std::string>{"killed"});
+  // All or nothing: no row, no schema, no membership; the slug is free.
+  CHECK(scalar(*s, "SELECT count(*) FROM public.organizations WHERE slug = 'killed'") == 0);
+  CHECK(scalar(*s, "SELECT count(*) FROM pg_namespace WHERE nspname = 'org_killed'") == 0);
+  CHECK(scalar(*s, "SELECT count(*) FROM public.memberships m JOIN public.users u"
+                   " ON u.id = m.user_id WHERE u.email_normalized = 'killer@example.com'")
+        == 0);
+  auto again = actors::run_doctor(*s, false, 0ms);
+  REQUIRE(again);
+  CHECK(again->stuck.empty());
+  CHECK(again->schemas.orphans.empty());
+}
+
+#endif
