@@ -716,3 +716,33 @@ TEST_CASE("cross-tenant matrix: org B's objects answer org A like unknown ids",
   CHECK(members.status == 200);
   CHECK(members.body.find(b.user_id) != std::string::npos);
 }
+
+TEST_CASE("admin: a platform admin's session reaches /admin, others do not",
+          "[auth][admin]") {
+  quiet_log quiet;
+  auth_env env;
+  auto tag = unique();
+  auto admin_email = "root_" + tag + "@example.com";
+  env.user(admin_email, /*platform_admin=*/true);
+  auto plain = make_tenant_admin(env, "owner");
+  auto root = log_in(env, admin_email);
+
+  auto tree = env.call("GET", "/admin/actors", root.headers(false));
+  CHECK(tree.status == 200);
+  CHECK(tree.body.find("\"kind\":\"supervisor\"") != std::string::npos);
+  // Writes through a cookie still need the CSRF token.
+  auto level_body = std::string{R"({"level":"info"})"};
+  CHECK(env.call("POST", "/admin/log-level", root.headers(false), level_body).status
+        == 403);
+  CHECK(env.call("POST", "/admin/log-level", root.headers(true), level_body).status
+        == 200);
+  // An org owner is not a platform admin, and API keys never reach /admin.
+  auto denied = env.call("GET", "/admin/actors", plain.session.headers(false));
+  CHECK(denied.status == 403);
+  auto key = create_key(env, plain.session.headers(), R"(["admin"])");
+  REQUIRE(key.status == 201);
+  CHECK(env.call("GET", "/admin/actors", bearer(json_string(key.body, "key"))).status
+        == 403);
+  // Without a session the admin token is the only way in (none configured).
+  CHECK(env.call("GET", "/admin/actors").status == 403);
+}

@@ -188,11 +188,12 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
 
   // -- HTTP -------------------------------------------------------------------
   auto routes = std::make_shared<router>();
-  add_system_routes(*routes, services);
   auth_services auth;
   auth.sys = st->sys.get();
   auth.settings = &st->settings;
   auth.storage_pool = pool.slot;
+  services.auth = auth;
+  add_system_routes(*routes, services);
   add_auth_routes(*routes, auth);
   org_services orgs;
   orgs.sys = st->sys.get();

@@ -10,6 +10,8 @@
 #include "fp/net/bridge.hpp"
 #include "fp/net/problem.hpp"
 #include "fp/net/system_routes.hpp"
+
+#include "fp/runtime/errc.hpp"
 #include "fp/runtime/ids.hpp"
 #include "fp/runtime/interfaces.hpp"
 #include "fp/runtime/type_ids.hpp"
@@ -108,15 +110,37 @@ void add_system_routes(router& r, system_services svc) {
     doc("This OpenAPI document.", {"system"}));
 
   // -- admin ---------------------------------------------------------------------
+  // Machines present the admin token; people a platform admin's session
+  // (cookie, with the CSRF token on writes). API keys never reach /admin.
+  auto admin_only = [svc](handler fn) -> handler {
+    return [svc, fn](const request_context& ctx, const responder_ptr& res) {
+      auto token_error = check_admin(ctx.request, svc.settings->admin_token);
+      if (!token_error) {
+        fn(ctx, res);
+        return;
+      }
+      auto cookie = cookie_value(ctx.request.header("cookie"),
+                                 session_cookie_name);
+      if (!svc.auth || bearer_token(ctx.request) || cookie.empty()) {
+        res->fail(token_error);
+        return;
+      }
+      authed(*svc.auth, [fn](const request_context& c, const responder_ptr& r,
+                             principal who) {
+        if (who.how != principal::via::session || !who.platform_admin) {
+          r->fail(runtime::make_error(runtime::errc::forbidden,
+                                      "platform admins only"));
+          return;
+        }
+        fn(c, r);
+      })(ctx, res);
+    };
+  };
   auto actors_doc = doc("The live actor tree (flat and nested).", {"admin"});
   actors_doc.bearer_auth = true;
   r.add(
     "GET", "/admin/actors",
-    [svc](const request_context& ctx, const responder_ptr& res) {
-      if (auto err = check_admin(ctx.request, svc.settings->admin_token)) {
-        res->fail(err);
-        return;
-      }
+    admin_only([svc](const request_context&, const responder_ptr& res) {
       ask_and_respond<std::vector<runtime::actor_node>>(
         *svc.sys, handle_of<runtime::tree_actor>(svc.tree), svc.ask_timeout,
         res,
@@ -124,7 +148,7 @@ void add_system_routes(router& r, system_services svc) {
           return actors_response(nodes, runtime::unix_ms());
         },
         fp::tree_atom_v);
-    },
+    }),
     std::move(actors_doc));
 
   auto level_doc = doc("Sets the process log level.", {"admin"});
@@ -132,11 +156,7 @@ void add_system_routes(router& r, system_services svc) {
   level_doc.request_type = "application/json";
   r.add(
     "POST", "/admin/log-level",
-    [svc](const request_context& ctx, const responder_ptr& res) {
-      if (auto err = check_admin(ctx.request, svc.settings->admin_token)) {
-        res->fail(err);
-        return;
-      }
+    admin_only([](const request_context& ctx, const responder_ptr& res) {
       auto lvl = parse_log_level_body(ctx.request);
       if (!lvl) {
         res->fail(lvl.error());
@@ -146,7 +166,7 @@ void add_system_routes(router& r, system_services svc) {
       log::info("log level changed", {{"level", log::to_string(*lvl)},
                                       {"request_id", ctx.request_id}});
       res->send(log_level_response(*lvl));
-    },
+    }),
     std::move(level_doc));
 }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <caf/fwd.hpp>
 
 #include "fp/config/settings.hpp"
+#include "fp/net/auth.hpp"
 #include "fp/net/http_types.hpp"
 #include "fp/net/router.hpp"
 #include "fp/runtime/actor_slot.hpp"
@@ -34,6 +36,9 @@ struct system_services {
   runtime::actor_slot_ptr tree;
   /// How long a handler waits for a service actor.
   std::chrono::milliseconds ask_timeout{5000};
+  /// When set, /admin/* also admits a platform admin's browser session
+  /// (besides the admin token, which machines use).
+  std::optional<auth_services> auth;
 };
 
 /// Registers GET /livez, /readyz, /metrics, /api/v1/version,
