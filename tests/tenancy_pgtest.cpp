@@ -473,6 +473,27 @@ TEST_CASE("tenant registry: spawns on first use, passivates when idle, "
   REQUIRE(respawned);
   CHECK(respawned->id() != old_id);
 
+  // Crashing again and again: each restart waits twice as long (10, 20,
+  // 40 ms ...), and the directory counts the restarts.
+  auto victim = *respawned;
+  for (uint32_t crash = 2; crash <= 4; ++crash) {
+    auto started = std::chrono::steady_clock::now();
+    caf::anon_send_exit(victim, caf::exit_reason::kill);
+    REQUIRE(eventually([&] {
+      auto t = f.tenants();
+      return t.size() == 1 && t.front().actor_id != victim.id();
+    }));
+    auto waited = std::chrono::steady_clock::now() - started;
+    CHECK(waited >= 10ms * (1u << (crash - 1)));
+    auto t = f.tenants();
+    REQUIRE(t.size() == 1);
+    CHECK(t.front().restarts == crash);
+    auto next = tenant_of(self, reg, "acme");
+    REQUIRE(next);
+    CHECK(next->id() == t.front().actor_id);
+    victim = *next;
+  }
+
   // Idle: passivated, then started again on the next use.
   CHECK(eventually([&] { return f.tenants().empty(); }));
   auto back = tenant_of(self, reg, "acme");

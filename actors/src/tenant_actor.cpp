@@ -1,6 +1,8 @@
 // One organization's actor and the registry that finds, starts and
 // passivates them.
 
+#include <algorithm>
+#include <chrono>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -90,8 +92,20 @@ struct registry_state {
   /// Requests waiting for an organization being loaded, by slug. A key
   /// without waiters is a restart after a crash.
   std::unordered_map<std::string, std::vector<tenant_promise>> loading;
+  /// Recent crashes of tenants that crashed (others cost nothing here), so
+  /// a tenant crashing on every start backs off instead of spinning.
+  struct crash_record {
+    uint32_t count = 0;
+    std::chrono::steady_clock::time_point last;
+  };
+  std::unordered_map<std::string, crash_record> crashes;
   static inline const char* name = "fp.tenant_registry";
 };
+
+/// Crashes further apart than this start the backoff over.
+constexpr auto crash_window = std::chrono::seconds{60};
+constexpr auto restart_backoff_min = std::chrono::milliseconds{10};
+constexpr auto restart_backoff_max = std::chrono::milliseconds{5000};
 
 using registry_ptr = runtime::tenant_registry_actor::stateful_pointer<registry_state>;
 
@@ -119,8 +133,11 @@ void start_tenant(registry_ptr self, const std::string& slug,
   self->monitor(handle);
   st.live[slug] = handle;
   st.slug_of[handle.id()] = slug;
-  if (st.opts.directory)
-    st.opts.directory->enroll(handle, "tenant", slug, self->id());
+  if (st.opts.directory) {
+    auto c = st.crashes.find(slug);
+    st.opts.directory->enroll(handle, "tenant", slug, self->id(),
+                              c != st.crashes.end() ? c->second.count : 0);
+  }
   finish_loading(self, slug, handle);
 }
 
@@ -177,18 +194,36 @@ registry_impl(registry_ptr self, tenant_registry_options opts) {
     if (auto j = st.live.find(slug);
         j != st.live.end() && j->second.id() == msg.source.id())
       st.live.erase(j);
-    if (msg.reason == caf::exit_reason::normal)
-      return; // passivated
+    if (msg.reason == caf::exit_reason::normal) {
+      st.crashes.erase(slug); // passivated: a clean slate
+      return;
+    }
+    // Restart with its state rebuilt from PostgreSQL, after a backoff that
+    // doubles with each crash inside the window. Requests arriving
+    // meanwhile wait for the new incarnation.
+    auto now = std::chrono::steady_clock::now();
+    auto& rec = st.crashes[slug];
+    if (rec.count > 0 && now - rec.last > crash_window)
+      rec.count = 0;
+    ++rec.count;
+    rec.last = now;
+    auto delay = restart_backoff_min * (1u << std::min(rec.count - 1, 16u));
+    if (delay > restart_backoff_max)
+      delay = restart_backoff_max;
     log::warn("tenant actor crashed; restarting it",
-              {{"slug", slug}, {"reason", caf::to_string(msg.reason)}});
-    // Restart now, with its state rebuilt from PostgreSQL.
+              {{"slug", slug}, {"reason", caf::to_string(msg.reason)},
+               {"crashes", rec.count}, {"delay_ms", delay.count()}});
     if (st.loading.emplace(slug, std::vector<tenant_promise>{}).second)
-      load_tenant(self, slug);
+      self->delayed_send(self, delay, restart_atom_v, slug);
   });
   return {
     [self](describe_atom) -> runtime::actor_status {
       return {std::to_string(self->state.live.size()) + " tenants",
               self->mailbox().size()};
+    },
+    [self](restart_atom, const std::string& slug) {
+      if (self->state.loading.count(slug))
+        load_tenant(self, slug);
     },
     [self](tenant_atom, const std::string& slug) -> caf::result<caf::actor> {
       auto& st = self->state;

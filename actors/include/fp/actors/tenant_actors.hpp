@@ -26,7 +26,8 @@ struct tenant_registry_options {
 
 /// Spawns the registry (kind "tenant_registry"). It and its tenant actors
 /// monitor each other: tenants stop with the registry, and a crashed tenant
-/// is started again at once with its state reloaded from PostgreSQL.
+/// is started again with its state reloaded from PostgreSQL, after a backoff
+/// that doubles (10 ms .. 5 s) with each crash within a minute.
 runtime::tenant_registry_actor
 spawn_tenant_registry(caf::local_actor* parent, tenant_registry_options opts);
 

@@ -51,7 +51,8 @@ using tenant_actor
 ///                       slug or an organization that is not active
 using tenant_registry_actor
   = caf::typed_actor<describe_sig,
-                     caf::replies_to<tenant_atom, std::string>::with<caf::actor>>;
+                     caf::replies_to<tenant_atom, std::string>::with<caf::actor>,
+                     caf::reacts_to<restart_atom, std::string>>;
 
 /// Drops the schemas of deleted organizations once their grace has passed.
 ///   describe -> own status;  tick -> run one purge pass now
