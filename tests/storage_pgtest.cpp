@@ -88,17 +88,44 @@ void terminate_backend(int pid) {
   }
 }
 
+/// Binds a loopback socket to a free port; listens when `backlog` > 0.
+/// Closed on destruction.
+struct loopback_socket {
+  int fd = -1;
+  uint16_t port = 0;
+
+  explicit loopback_socket(int backlog = 0) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    if (backlog > 0)
+      REQUIRE(::listen(fd, backlog) == 0);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~loopback_socket() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  loopback_socket(const loopback_socket&) = delete;
+  loopback_socket& operator=(const loopback_socket&) = delete;
+};
+
+/// A free port nothing listens on.
 uint16_t unused_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  return loopback_socket{}.port;
 }
+
+/// A server that accepts connections (the kernel does) but never answers.
+struct silent_listener : loopback_socket {
+  explicit silent_listener(int backlog) : loopback_socket(backlog) {}
+  std::string url() const {
+    return "postgresql://x:y@127.0.0.1:" + std::to_string(port) + "/db";
+  }
+};
 
 // -- pool helpers -------------------------------------------------------------
 
@@ -343,19 +370,11 @@ TEST_CASE("connecting fails promptly with unavailable", "[pg][session]") {
     CHECK(caf::to_string(s.error()).find("secret") == std::string::npos);
   }
   SECTION("a server that never answers hits the connect timeout") {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    REQUIRE(::listen(fd, 8) == 0);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    auto url = "postgresql://x:y@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/db";
+    silent_listener listener{8};
+    auto url = listener.url();
     auto start = clock_type::now();
     auto s = connect(url, 300ms);
     auto took = clock_type::now() - start;
-    ::close(fd);
     REQUIRE_FALSE(s);
     CHECK(code_of(s.error()) == errc::unavailable);
     CHECK_THAT(context_of(s.error()), Catch::Contains("timed out"));
@@ -831,15 +850,8 @@ TEST_CASE("the pool answers unavailable promptly while the database is down",
     CHECK(f.tasks("pool.dead", "unavailable") == 6);
   }
   SECTION("a server that never answers: queued tasks do not wait in line") {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    REQUIRE(::listen(fd, 64) == 0);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    auto url = "postgresql://x:y@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/db";
+    silent_listener listener{64};
+    auto url = listener.url();
     auto opts = options(1, 100, url);
     opts.connect_timeout = 500ms;
     {
@@ -856,7 +868,6 @@ TEST_CASE("the pool answers unavailable promptly while the database is down",
       // One connect timeout, not five.
       CHECK(clock_type::now() - start < 1500ms);
     }
-    ::close(fd);
   }
   SECTION("the server stops and comes back") {
     auto* pg = fp::test::cluster();
