@@ -39,16 +39,6 @@ std::string unique() {
   return fp::runtime::new_request_id().substr(0, 10);
 }
 
-/// The string member `name` of a flat JSON text (test bodies only).
-std::string json_string(const std::string& body, const std::string& name) {
-  auto key = "\"" + name + "\":\"";
-  auto at = body.find(key);
-  if (at == std::string::npos)
-    return {};
-  at += key.size();
-  return body.substr(at, body.find('"', at) - at);
-}
-
 /// The fp_session token of a Set-Cookie value.
 std::string cookie_token(const response& res) {
   auto v = res.header("set-cookie");

@@ -32,6 +32,7 @@
 #include "fp/storage/storage_pool.hpp"
 #include "fp/storage/tenant_migrations.hpp"
 #include "fp/storage/users.hpp"
+#include "http_client.hpp"
 #include "pg_cluster.hpp"
 
 using namespace std::chrono_literals;
@@ -529,66 +530,18 @@ TEST_CASE("org reaper: purges a deleted org once its grace has passed",
 
 namespace {
 
-struct http_reply {
-  int status = 0;
-  std::map<std::string, std::string> headers; // lower-case names
-  std::string body;
-};
+using fp::test::json_string;
+using http_reply = fp::test::response;
 
-/// One request on a fresh connection (Connection: close), read to EOF.
+/// One request on a fresh connection, through the shared test client.
 http_reply call(uint16_t port, const std::string& method,
                 const std::string& target, std::vector<std::string> headers = {},
                 const std::string& body = {}) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n";
-  for (auto& h : headers)
-    req += h + "\r\n";
   if (!body.empty())
-    req += "Content-Type: application/json\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL)
-          == static_cast<ssize_t>(req.size()));
-  std::string raw;
-  char buf[8192];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;)
-    raw.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  http_reply out;
-  auto end = raw.find("\r\n\r\n");
-  REQUIRE(end != std::string::npos);
-  out.status = std::stoi(raw.substr(raw.find(' ') + 1, 3));
-  auto head = raw.substr(0, end);
-  for (std::size_t pos = head.find("\r\n"); pos != std::string::npos;) {
-    auto next = head.find("\r\n", pos + 2);
-    auto line = head.substr(pos + 2, next == std::string::npos ? std::string::npos
-                                                               : next - pos - 2);
-    auto colon = line.find(':');
-    std::string name = line.substr(0, colon);
-    for (auto& c : name)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    auto value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ')
-      value.erase(0, 1);
-    out.headers[name] = value;
-    pos = next;
-  }
-  out.body = raw.substr(end + 4);
-  return out;
-}
-
-std::string json_member(const std::string& body, const std::string& name) {
-  auto key = "\"" + name + "\":\"";
-  auto at = body.find(key);
-  if (at == std::string::npos)
-    return {};
-  at += key.size();
-  return body.substr(at, body.find('"', at) - at);
+    headers.push_back("Content-Type: application/json");
+  auto res = fp::test::fetch(port, method, target, headers, body);
+  REQUIRE(res);
+  return *res;
 }
 
 /// Cookie and CSRF headers of a logged-in user.
@@ -601,7 +554,7 @@ std::vector<std::string> log_in(uint16_t port, const std::string& email) {
   REQUIRE(at != std::string::npos);
   auto token = cookie.substr(at + 11, cookie.find(';', at) - at - 11);
   return {"Cookie: fp_session=" + token,
-          "X-CSRF-Token: " + json_member(res.body, "csrf_token")};
+          "X-CSRF-Token: " + json_string(res.body, "csrf_token")};
 }
 
 } // namespace
@@ -637,13 +590,13 @@ TEST_CASE("http: organizations and members over the API", "[tenancy][http]") {
   CHECK(tenant_schema_count(*s) == 0);
   auto made = call(port, "POST", "/api/v1/orgs", owner, R"({"slug":"acme","name":"Acme"})");
   REQUIRE(made.status == 201);
-  CHECK(json_member(made.body, "role") == "owner");
+  CHECK(json_string(made.body, "role") == "owner");
   CHECK(has_table(*s, "acme", "audit_log"));
   CHECK(call(port, "POST", "/api/v1/orgs", owner, R"({"slug":"acme","name":"Acme"})").status
         == 409);
   auto mine = call(port, "GET", "/api/v1/orgs", owner);
   CHECK(mine.status == 200);
-  CHECK(json_member(mine.body, "slug") == "acme");
+  CHECK(json_string(mine.body, "slug") == "acme");
 
   // Members: add, unknown users, the last owner, and who may do what.
   CHECK(call(port, "POST", "/api/v1/orgs/acme/members", owner,
@@ -674,13 +627,13 @@ TEST_CASE("http: organizations and members over the API", "[tenancy][http]") {
   auto unknown = call(port, "GET", "/api/v1/orgs/nosuch/members", eve);
   CHECK(hidden.status == 404);
   CHECK(unknown.status == 404);
-  CHECK(json_member(hidden.body, "title") == json_member(unknown.body, "title"));
+  CHECK(json_string(hidden.body, "title") == json_string(unknown.body, "title"));
   CHECK(call(port, "DELETE", "/api/v1/orgs/acme", eve).status == 404);
 
   CHECK(call(port, "DELETE", "/api/v1/orgs/acme/members/" + ids["bob"], owner).status
         == 204);
   CHECK(call(port, "DELETE", "/api/v1/orgs/acme", owner).status == 202);
-  CHECK(json_member(call(port, "GET", "/api/v1/orgs", owner).body, "slug").empty());
+  CHECK(json_string(call(port, "GET", "/api/v1/orgs", owner).body, "slug").empty());
   CHECK(scalar(*s, "SELECT count(*) FROM public.organizations WHERE slug = 'acme'"
                    " AND state = 'deleting' AND purge_after > now() + interval '6 days'")
         == 1);

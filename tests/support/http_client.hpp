@@ -241,4 +241,14 @@ inline std::optional<response> fetch(uint16_t port, const std::string& method,
   return c.read_response(5000ms, method == "HEAD");
 }
 
+/// The string member `name` of a flat JSON text (test bodies only).
+inline std::string json_string(const std::string& body, const std::string& name) {
+  auto key = "\"" + name + "\":\"";
+  auto at = body.find(key);
+  if (at == std::string::npos)
+    return {};
+  at += key.size();
+  return body.substr(at, body.find('"', at) - at);
+}
+
 } // namespace fp::test
