@@ -22,6 +22,7 @@
 #include "fp/storage/embedded_postgres.hpp"
 #include "fp/storage/migrations.hpp"
 #include "org_commands.hpp"
+#include "replay_command.hpp"
 #include "fp/storage/users.hpp"
 #include "fp/runtime/errc.hpp"
 
@@ -65,6 +66,11 @@ const std::vector<command>& commands() {
      "Find orphan tenant schemas and organizations stuck in provisioning.",
      {{"fix", false, "Roll them back: drop the schema, delete the row."}},
      fp::app::run_doctor},
+    {"replay",
+     "Re-run the handlers of chosen signals under a new correlation: "
+     "'replay --org SLUG (--signal ID | --since RFC3339 [--type PREFIX])'.",
+     fp::app::replay_flags(),
+     fp::app::run_replay},
     {"version", "Print the version and exit.", {}, run_version},
     {"user",
      "Manage accounts: 'user create --email E --password-file F "

@@ -26,3 +26,16 @@ fp_require_packages() {
   fp_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# fp_npm_ci DIR : installs DIR's locked npm packages (from the npm registry)
+# unless node_modules is already up to date with the lockfile.
+fp_npm_ci() {
+  local dir="$1"
+  [ -f "$dir/package-lock.json" ] || return 0
+  command -v npm >/dev/null 2>&1 || fp_require_packages nodejs npm
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] \
+     || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    fp_say "installing npm packages in ${dir#"$FP_ROOT"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+  fi
+}

@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$FP_ROOT/scripts/setup.sh"
 "$FP_ROOT/scripts/build.sh" -DFP_WERROR=ON -DFP_BUILD_TESTS=ON
+fp_npm_ci "$FP_ROOT/tests/js"
 fp_say "running tests"
 cd "$FP_BUILD_DIR"
 ctest --output-on-failure -j "$(nproc)" --timeout 900

@@ -1,6 +1,7 @@
 #include "setting_table.hpp"
 
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 
@@ -115,6 +116,27 @@ bool non_empty(std::string_view text) {
 bool postgres_url(std::string_view text) {
   return text.empty() || text.starts_with("postgresql://") ||
          text.starts_with("postgres://");
+}
+
+// Syntax only (digits, hex, ':', '.', '/', ','; each item has a prefix
+// length); the webhook guard parses the blocks when it starts.
+bool cidr_list(std::string_view text) {
+  if (text.empty())
+    return true;
+  bool has_slash = false;
+  for (char c : text) {
+    if (c == ',') {
+      if (!has_slash)
+        return false;
+      has_slash = false;
+      continue;
+    }
+    if (c == '/')
+      has_slash = true;
+    else if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.')
+      return false;
+  }
+  return has_slash;
 }
 
 bool admin_token(std::string_view text) {
@@ -373,6 +395,55 @@ std::vector<setting_def> make_table() {
     "org-purge-grace",
     "How long a deleted organization's schema is kept before it is dropped.",
     g::actors, &s::org_purge_grace));
+
+  // -- signals, SSE, jobs, directives
+  t.push_back(integer_setting("signal-payload-limit",
+                              "Largest signal payload in bytes of JSON.",
+                              g::actors, &s::signal_payload_limit, 2,
+                              16 * 1024 * 1024));
+  t.push_back(integer_setting("signal-batch-limit",
+                              "Most signals in one POST /api/v1/signals.",
+                              g::actors, &s::signal_batch_limit, 1, 100000));
+  t.push_back(duration_setting(
+    "signal-linger",
+    "Group commit: how long the signal bus waits for more signals.",
+    g::actors, &s::signal_linger, true));
+  t.push_back(integer_setting("signal-group-max",
+                              "Group commit: most signals in one commit.",
+                              g::actors, &s::signal_group_max, 1, 100000));
+  t.push_back(duration_setting("sse-heartbeat",
+                               "Interval of SSE comment heartbeats.",
+                               g::actors, &s::sse_heartbeat));
+  t.push_back(integer_setting(
+    "job-workers", "Job worker threads (one database connection each).",
+    g::actors, &s::job_workers, 1, 256));
+  t.push_back(integer_setting("job-batch",
+                              "Most jobs a dispatcher claims at once.",
+                              g::actors, &s::job_batch, 1, 10000));
+  t.push_back(duration_setting(
+    "job-poll-interval", "Polling fallback when no NOTIFY wakes the jobs.",
+    g::actors, &s::job_poll_interval));
+  t.push_back(duration_setting(
+    "job-lease", "Lease of a running job; heartbeats extend it.", g::actors,
+    &s::job_lease));
+  t.push_back(duration_setting("job-backoff-min",
+                               "First retry delay of a failed job.",
+                               g::actors, &s::job_backoff_min, true));
+  t.push_back(duration_setting("job-backoff-max",
+                               "Longest retry delay of a failed job.",
+                               g::actors, &s::job_backoff_max, true));
+  t.push_back(duration_setting(
+    "job-retention", "Finished jobs are pruned after this long.", g::actors,
+    &s::job_retention));
+  t.push_back(duration_setting("webhook-timeout",
+                               "Time an outbound webhook may take.", g::actors,
+                               &s::webhook_timeout));
+  t.push_back(string_setting(
+    "webhook-allow-networks", "CIDRS",
+    "Private, loopback or link-local blocks webhooks may reach anyway "
+    "(comma-separated CIDR, e.g. 127.0.0.0/8).",
+    g::actors, &s::webhook_allow_networks, cidr_list,
+    "expected comma-separated CIDR blocks such as 10.0.0.0/8"));
 
   // -- logging
   t.push_back(log_level_setting());

@@ -113,6 +113,7 @@ public:
       return !closed();
     bool kick = false;
     bool overflow = false;
+    bool refused = false;
     {
       std::lock_guard<std::mutex> guard{st_->mtx};
       if (st_->ended || st_->closing)
@@ -122,10 +123,22 @@ public:
       if (st_->queue.size() + 1 > st_->max_chunks
           || st_->queued_bytes + chunk->size() > st_->max_bytes) {
         // A slow consumer is cut off rather than buffered without bound.
-        overflow = true;
         st_->closing = true;
         st_->queue.clear();
         st_->queued_bytes = 0;
+        if (overflow_notice_) {
+          // Ends gracefully after the notice (and any write in flight).
+          refused = true;
+          st_->queued_bytes = overflow_notice_->size();
+          st_->queue.push_back(std::move(overflow_notice_));
+          overflow_notice_.reset();
+          if (!st_->pumping) {
+            st_->pumping = true;
+            kick = true;
+          }
+        } else {
+          overflow = true;
+        }
       } else {
         st_->queued_bytes += chunk->size();
         st_->queue.push_back(std::move(chunk));
@@ -144,7 +157,7 @@ public:
     if (kick && !post_to_session(st_->core, st_->session,
                                  [](http_session& s) { s.stream_pump(); }))
       finish_stream_state(st_);
-    return true;
+    return !refused;
   }
 
   void close() override {
@@ -169,6 +182,16 @@ public:
     return st_->ended || st_->closing;
   }
 
+  std::size_t queued_bytes() const noexcept override {
+    std::lock_guard<std::mutex> guard{st_->mtx};
+    return st_->queued_bytes;
+  }
+
+  void set_overflow_notice(std::shared_ptr<const std::string> chunk) override {
+    std::lock_guard<std::mutex> guard{st_->mtx};
+    overflow_notice_ = std::move(chunk);
+  }
+
   void on_close(std::function<void()> fn) override {
     {
       std::lock_guard<std::mutex> guard{st_->mtx};
@@ -183,6 +206,8 @@ public:
 
 private:
   std::shared_ptr<stream_state> st_;
+  /// Sent instead of the queue when a write overflows (guarded by st_->mtx).
+  std::shared_ptr<const std::string> overflow_notice_;
 };
 
 // -- responder -------------------------------------------------------------------
@@ -741,7 +766,9 @@ void http_session::on_stream_start(uint64_t seq, std::shared_ptr<stream_state> s
   res.status = 200;
   res.content_type = "text/event-stream";
   res.headers = std::move(headers);
-  res.set_header("Cache-Control", "no-cache");
+  // A handler may ask for stricter caching (e.g. no-store).
+  if (res.header("Cache-Control").empty())
+    res.set_header("Cache-Control", "no-cache");
   // Reverse proxies must pass events through at once.
   res.set_header("X-Accel-Buffering", "no");
   if (chunked_)

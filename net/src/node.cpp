@@ -5,12 +5,24 @@
 
 #include <caf/all.hpp>
 
+#include "fp/actors/job_dispatcher.hpp"
+#include "fp/actors/job_registry.hpp"
+#include "fp/actors/pubsub_hub.hpp"
 #include "fp/actors/service_actors.hpp"
+#include "fp/actors/signal_bus.hpp"
 #include "fp/actors/tenant_actors.hpp"
 #include "fp/net/auth.hpp"
+#include "fp/net/directive_routes.hpp"
+#include "fp/net/outbound_http.hpp"
 #include "fp/net/http_server.hpp"
+#include "fp/net/job_routes.hpp"
 #include "fp/net/org_routes.hpp"
+#include "fp/net/replay_routes.hpp"
 #include "fp/net/router.hpp"
+#include "fp/net/signal_json.hpp"
+#include "fp/net/signal_routes.hpp"
+#include "fp/net/signal_stream.hpp"
+#include "fp/net/spine_services.hpp"
 #include "fp/net/system_routes.hpp"
 #include "fp/runtime/errc.hpp"
 #include "fp/runtime/log.hpp"
@@ -151,6 +163,97 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
                              return caf::actor_cast<caf::actor>(
                                actors::spawn_org_reaper(sup, reaper_opts));
                            });
+  std::vector<runtime::child_spec> children{pool,    version, health,
+                                            tree,    tenants, reaper};
+
+  // -- the spine: job dispatcher, signal bus, pubsub hub ------------------------
+  // Each part adds its child to `children` and its slot to `spine`.
+  spine_services spine;
+  spine.sys = st->sys.get();
+  spine.settings = &st->settings;
+  spine.metrics = &st->metrics;
+  spine.storage_pool = pool.slot;
+  // [jobs]
+  auto job_handlers = std::make_shared<actors::job_registry>();
+  // [directive handlers]
+  // A bad webhook-allow-networks stops start-up here, before anything runs.
+  auto outbound_opts = outbound_options_from(s);
+  if (!outbound_opts) {
+    st->stop_all();
+    return std::move(outbound_opts.error());
+  }
+  auto outbound = outbound_http_client::make(std::move(*outbound_opts));
+  if (!outbound) {
+    st->stop_all();
+    return std::move(outbound.error());
+  }
+  actors::directive_deps directive_deps;
+  directive_deps.post_webhook = make_webhook_poster(*outbound);
+  directive_deps.record_attempt_error = actors::storage_attempt_recorder(pool.slot);
+  actors::register_directive_handlers(*job_handlers, std::move(directive_deps));
+  actors::add_platform_job_handlers(*job_handlers);
+  actors::job_dispatcher_options job_opts;
+  job_opts.conninfo = st->database_url;
+  job_opts.workers = s.job_workers;
+  job_opts.batch = s.job_batch;
+  job_opts.poll_interval = s.job_poll_interval;
+  job_opts.lease = s.job_lease;
+  job_opts.backoff_min = s.job_backoff_min;
+  job_opts.backoff_max = s.job_backoff_max;
+  job_opts.retention = s.job_retention;
+  job_opts.connect_timeout = s.db_connect_timeout;
+  job_opts.metrics = &st->metrics;
+  job_opts.directory = &st->directory;
+  auto jobs = make_child(
+    "job_dispatcher", "job_dispatcher",
+    [job_opts, job_handlers](caf::local_actor* sup) {
+      // Every handler is registered by now; the dispatcher only reads them.
+      auto opts = job_opts;
+      opts.registry = job_handlers;
+      opts.parent_id = sup->id();
+      return caf::actor_cast<caf::actor>(
+        actors::spawn_job_dispatcher(sup->system(), std::move(opts)));
+    });
+  children.push_back(jobs);
+  spine.jobs = jobs.slot;
+  // [signal bus]
+  actors::signal_bus_options bus_opts;
+  bus_opts.storage_pool = pool.slot;
+  bus_opts.linger = s.signal_linger;
+  bus_opts.group_max = s.signal_group_max;
+  bus_opts.limits.payload_limit = s.signal_payload_limit;
+  bus_opts.metrics = &st->metrics;
+  auto bus = make_child("signal_bus", "signal_bus",
+                        [bus_opts](caf::local_actor* sup) {
+                          return caf::actor_cast<caf::actor>(
+                            actors::spawn_signal_bus(sup, bus_opts));
+                        });
+  children.push_back(bus);
+  spine.signal_bus = bus.slot;
+  // [pubsub]
+  actors::pubsub_options pubsub_opts;
+  pubsub_opts.storage_pool = pool.slot;
+  pubsub_opts.conninfo = st->database_url;
+  pubsub_opts.connect_timeout = s.db_connect_timeout;
+  pubsub_opts.directory = &st->directory;
+  pubsub_opts.metrics = &st->metrics;
+  pubsub_opts.heartbeat = s.sse_heartbeat;
+  pubsub_opts.retry_hint = std::chrono::milliseconds{signal_stream_retry_ms};
+  // The REST form, so a streamed signal reads exactly like a fetched one.
+  pubsub_opts.format = [](const storage::signal_record& rec) {
+    std::string out;
+    json_writer w{out};
+    write_signal(w, rec);
+    return out;
+  };
+  auto pubsub = make_child("pubsub", "pubsub_hub",
+                           [pubsub_opts](caf::local_actor* sup) {
+                             return caf::actor_cast<caf::actor>(
+                               actors::spawn_pubsub_hub(sup, pubsub_opts));
+                           });
+  children.push_back(pubsub);
+  spine.pubsub = pubsub.slot;
+
   actors::register_actor_metrics(st->metrics, st->directory,
                                  st->mailbox_sample);
 
@@ -168,7 +271,7 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   policy.backoff_min = s.restart_backoff_min;
   policy.backoff_max = s.restart_backoff_max;
   st->root = runtime::spawn_supervisor(
-    *st->sys, st->directory, "root", {pool, version, health, tree, tenants, reaper}, policy,
+    *st->sys, st->directory, "root", std::move(children), policy,
     [raw](const std::string& reason) {
       // A crash loop is not survivable: stop the process with a clear reason.
       std::lock_guard<std::mutex> guard{raw->mtx};
@@ -200,6 +303,13 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   orgs.settings = &st->settings;
   orgs.storage_pool = pool.slot;
   add_org_routes(*routes, orgs, auth);
+  spine.auth = auth;
+  add_replay_routes(*routes, spine);
+  // [spine routes]
+  add_job_routes(*routes, spine);
+  add_directive_routes(*routes, spine);
+  add_signal_routes(*routes, spine);
+  add_signal_stream_routes(*routes, spine);
   server_options http_opts = server_options::from(s);
   auto http = http_server::start(http_opts, routes, st->metrics);
   if (!http) {

@@ -87,6 +87,38 @@ struct settings {
   /// drops it.
   std::chrono::milliseconds org_purge_grace{7 * 24 * 60 * 60 * 1000};
 
+  // -- signals, SSE, jobs, directives ------------------------------------------
+
+  /// Largest signal payload (bytes of JSON).
+  unsigned signal_payload_limit = 64 * 1024;
+  /// Most signals in one POST /api/v1/signals batch.
+  unsigned signal_batch_limit = 1000;
+  /// Group commit: how long the signal bus waits for more emits before it
+  /// commits a group, and the most signals one group holds.
+  std::chrono::milliseconds signal_linger{2};
+  unsigned signal_group_max = 2000;
+  /// Comment heartbeat interval of SSE streams.
+  std::chrono::milliseconds sse_heartbeat{15000};
+  /// Job worker threads (one database connection each).
+  unsigned job_workers = 8;
+  /// Most jobs claimed at once by a dispatcher.
+  unsigned job_batch = 100;
+  /// Polling fallback when no NOTIFY wakes the dispatcher.
+  std::chrono::milliseconds job_poll_interval{1000};
+  /// Lease of a claimed job; heartbeats extend it while the job runs.
+  std::chrono::milliseconds job_lease{30000};
+  /// Retry backoff bounds (exponential, full jitter).
+  std::chrono::milliseconds job_backoff_min{1000};
+  std::chrono::milliseconds job_backoff_max{60 * 60 * 1000};
+  /// Finished jobs (completed, discarded, cancelled) are pruned after this.
+  std::chrono::milliseconds job_retention{7 * 24 * 60 * 60 * 1000};
+  /// Time an outbound webhook may take.
+  std::chrono::milliseconds webhook_timeout{10000};
+  /// Comma-separated CIDR blocks webhooks may reach although they are
+  /// private, loopback or link-local (refused by default), e.g.
+  /// "127.0.0.0/8,::1/128".
+  std::string webhook_allow_networks;
+
   // -- logging ----------------------------------------------------------------
 
   /// trace, debug, info, warn, error.

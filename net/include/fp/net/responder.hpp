@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,6 +29,20 @@ public:
 
   /// True once the stream ended or is ending (by either side).
   virtual bool closed() const noexcept = 0;
+
+  /// Bytes queued and not yet handed to the socket (0 when none wait).
+  /// Producers that replay a backlog pace themselves by it.
+  virtual std::size_t queued_bytes() const noexcept {
+    return 0;
+  }
+
+  /// When set, a `write` that would exceed the queue limit drops the queued
+  /// chunks and ends the stream gracefully after sending `chunk` (e.g. an
+  /// SSE `retry:` hint), instead of cutting the connection at once. The
+  /// notice is sent past the limit; `write` still returns false.
+  virtual void set_overflow_notice(std::shared_ptr<const std::string> chunk) {
+    (void) chunk;
+  }
 
   /// Sets the callback run once when the stream ends for any reason (client
   /// gone, queue overflow, `close()`, server stop). It runs on an io thread

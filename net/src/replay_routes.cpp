@@ -1,0 +1,66 @@
+#include "fp/net/replay_routes.hpp"
+
+#include "fp/actors/replay.hpp"
+#include "fp/net/db_bridge.hpp"
+#include "fp/net/idempotency.hpp"
+#include "fp/net/json.hpp"
+#include "fp/net/problem.hpp"
+#include "fp/net/signal_routes.hpp"
+
+namespace fp::net {
+
+namespace {
+
+http_response render(const actors::replay_result& r) {
+  std::string body;
+  json_writer w{body};
+  w.begin_object().member("replay_correlation_id", r.correlation_id);
+  w.key("signals").begin_array();
+  for (const auto& s : r.signals)
+    w.begin_object()
+      .member("id", s.signal_id)
+      .member("type", s.type)
+      .member("jobs_enqueued", s.jobs_enqueued)
+      .member("replay_signal_id", s.replay_signal_id)
+      .end_object();
+  w.end_array().member("jobs_enqueued", r.jobs_enqueued).end_object();
+  return http_response::json(202, std::move(body));
+}
+
+} // namespace
+
+void add_replay_routes(router& r, const spine_services& svc) {
+  route_doc doc;
+  doc.summary = "Re-runs a signal's subscription handlers under a new "
+                "correlation.";
+  doc.description = "Tenant admins. Side effects already done are not "
+                    "repeated (directive idempotency). Emits signal.replayed "
+                    "linking the original.";
+  doc.tags = {"signals"};
+  doc.success_status = 202;
+  doc.success_description = "Accepted";
+  doc.bearer_auth = true;
+  r.add(
+    "POST", "/api/v1/signals/{id}/replay",
+    authed(svc.auth,
+           idempotent(svc, [svc](const request_context& ctx,
+                                 const responder_ptr& res, principal who) {
+             if (auto err = authorize(who, actors::action::tenant_admin)) {
+               res->fail(err);
+               return;
+             }
+             actors::replay_selection sel;
+             sel.signal_id = std::string{ctx.param("id")};
+             run_db<actors::replay_result>(
+               *svc.sys, svc.storage_pool, svc.timeout, "signals.replay",
+               [tenant = actors::tenant_ref{who.org_id, who.org_slug}, sel,
+                actor = signal_actor_of(who)](storage::pg_session& db) {
+                 return actors::replay_signals(db, tenant, sel, actor);
+               },
+               [res](actors::replay_result&& out) { res->send(render(out)); },
+               [res](caf::error&& err) { res->fail(err); });
+           })),
+    std::move(doc));
+}
+
+} // namespace fp::net
