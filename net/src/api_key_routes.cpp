@@ -71,15 +71,6 @@ caf::expected<create_input> parse_create(const http_request& req) {
   return in;
 }
 
-void write_nullable(json_writer& w, std::string_view name,
-                    const std::string& v) {
-  w.key(name);
-  if (v.empty())
-    w.null();
-  else
-    w.value(v);
-}
-
 void write_key(json_writer& w, const storage::api_key_record& k,
                const std::string* secret) {
   w.begin_object()
@@ -108,31 +99,10 @@ http_response issued(int status, const storage::issued_api_key& k) {
   return resp;
 }
 
-/// `authed` plus the policy check for `a`.
-handler tenant_route(const auth_services& svc, actors::action a,
-                     authed_handler fn) {
-  return authed(svc, [a, fn = std::move(fn)](const request_context& ctx,
-                                             const responder_ptr& res,
-                                             principal who) {
-    if (auto err = authorize(who, a)) {
-      res->fail(err);
-      return;
-    }
-    fn(ctx, res, std::move(who));
-  });
-}
-
-caf::error key_not_found() {
-  return make_error(errc::not_found, "API key not found");
-}
-
 } // namespace
 
 void add_api_key_routes(router& r, const auth_services& svc) {
   using actors::action;
-  auto fail_to = [](responder_ptr res) {
-    return [res](caf::error&& err) { res->fail(err); };
-  };
 
   auto create_doc = auth_doc("Creates an API key for the selected "
                              "organization; the secret is shown once.",
@@ -142,8 +112,8 @@ void add_api_key_routes(router& r, const auth_services& svc) {
                            "it may only read.";
   r.add("POST", "/api/v1/api-keys",
         tenant_route(svc, action::api_keys_create,
-                     [svc, fail_to](const request_context& ctx,
-                                    const responder_ptr& res, principal who) {
+                     [svc](const request_context& ctx,
+                           const responder_ptr& res, principal who) {
                        auto in = parse_create(ctx.request);
                        if (!in) {
                          res->fail(in.error());
@@ -167,8 +137,8 @@ void add_api_key_routes(router& r, const auth_services& svc) {
 
   r.add("GET", "/api/v1/api-keys",
         tenant_route(svc, action::api_keys_list,
-                     [svc, fail_to](const request_context&,
-                                    const responder_ptr& res, principal who) {
+                     [svc](const request_context&,
+                           const responder_ptr& res, principal who) {
                        using list_t = std::vector<storage::api_key_record>;
                        run_db<list_t>(
                          *svc.sys, svc.storage_pool, svc.db_timeout,
@@ -192,8 +162,8 @@ void add_api_key_routes(router& r, const auth_services& svc) {
 
   r.add("DELETE", "/api/v1/api-keys/{id}",
         tenant_route(svc, action::api_keys_revoke,
-                     [svc, fail_to](const request_context& ctx,
-                                    const responder_ptr& res, principal who) {
+                     [svc](const request_context& ctx,
+                           const responder_ptr& res, principal who) {
                        run_db<bool>(
                          *svc.sys, svc.storage_pool, svc.db_timeout,
                          "api_keys.revoke",
@@ -201,15 +171,7 @@ void add_api_key_routes(router& r, const auth_services& svc) {
                            storage::pg_session& db) {
                            return storage::revoke_api_key(db, org, id);
                          },
-                         [res](bool found) {
-                           if (!found) {
-                             res->fail(key_not_found());
-                             return;
-                           }
-                           http_response resp;
-                           resp.status = 204;
-                           res->send(std::move(resp));
-                         },
+                         deleted_or_404(res, "API key"),
                          fail_to(res));
                      }),
         auth_doc("Revokes an API key at once.", "api-keys", 204));
@@ -220,8 +182,8 @@ void add_api_key_routes(router& r, const auth_services& svc) {
                            "api-key-rotation-grace.";
   r.add("POST", "/api/v1/api-keys/{id}/rotate",
         tenant_route(svc, action::api_keys_rotate,
-                     [svc, fail_to](const request_context& ctx,
-                                    const responder_ptr& res, principal who) {
+                     [svc](const request_context& ctx,
+                           const responder_ptr& res, principal who) {
                        using found_t = std::optional<storage::issued_api_key>;
                        run_db<found_t>(
                          *svc.sys, svc.storage_pool, svc.db_timeout,
@@ -231,13 +193,11 @@ void add_api_key_routes(router& r, const auth_services& svc) {
                            storage::pg_session& db) {
                            return storage::rotate_api_key(db, org, id, grace);
                          },
-                         [res](found_t&& k) {
-                           if (!k) {
-                             res->fail(key_not_found());
-                             return;
-                           }
-                           res->send(issued(200, *k));
-                         },
+                         found_or_404(res, "API key",
+                                      [](const responder_ptr& out,
+                                         const storage::issued_api_key& k) {
+                                        out->send(issued(200, k));
+                                      }),
                          fail_to(res));
                      }),
         std::move(rotate_doc));

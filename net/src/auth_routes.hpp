@@ -7,6 +7,7 @@
 
 #include "fp/net/auth.hpp"
 #include "fp/net/json.hpp"
+#include "route_support.hpp"
 
 namespace fp::net::detail {
 
@@ -15,9 +16,5 @@ void add_session_routes(router& r, const auth_services& svc);
 
 /// /api/v1/api-keys and its item routes.
 void add_api_key_routes(router& r, const auth_services& svc);
-
-/// A route_doc with `summary` under tag `tag`.
-route_doc auth_doc(std::string summary, std::string tag, int status = 200,
-                   bool json_body = false, bool bearer = true);
 
 } // namespace fp::net::detail

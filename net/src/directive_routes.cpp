@@ -15,12 +15,14 @@
 #include "fp/runtime/errc.hpp"
 #include "fp/storage/users.hpp"
 #include "json_body.hpp"
+#include "route_support.hpp"
 
 namespace fp::net {
 
 namespace {
 
 namespace od = simdjson::ondemand;
+using namespace detail;
 using runtime::errc;
 using runtime::make_error;
 
@@ -224,14 +226,6 @@ caf::expected<destination_input> parse_destination(const http_request& req) {
 
 // -- rendering ----------------------------------------------------------------------
 
-void nullable(json_writer& w, std::string_view key, const std::string& v) {
-  w.key(key);
-  if (v.empty())
-    w.null();
-  else
-    w.value(v);
-}
-
 void write_directive(json_writer& w, const storage::directive_record& d) {
   w.begin_object()
     .member("id", d.id)
@@ -239,10 +233,10 @@ void write_directive(json_writer& w, const storage::directive_record& d) {
     .member("state", d.state);
   w.key("params").raw(d.params.empty() ? std::string_view{"{}"}
                                        : std::string_view{d.params});
-  nullable(w, "idempotency_key", d.idempotency_key);
+  write_nullable(w, "idempotency_key", d.idempotency_key);
   w.member("correlation_id", d.correlation_id);
-  nullable(w, "causation_id", d.causation_id);
-  nullable(w, "last_signal_id", d.last_signal_id);
+  write_nullable(w, "causation_id", d.causation_id);
+  write_nullable(w, "last_signal_id", d.last_signal_id);
   w.key("actor")
     .begin_object()
     .member("kind", d.actor.kind)
@@ -250,14 +244,14 @@ void write_directive(json_writer& w, const storage::directive_record& d) {
     .member("display", d.actor.display)
     .end_object();
   w.member("approver_role", d.approver_role);
-  nullable(w, "decided_by", d.decided_by);
-  nullable(w, "reason", d.reason);
+  write_nullable(w, "decided_by", d.decided_by);
+  write_nullable(w, "reason", d.reason);
   w.key("result");
   if (d.result.empty())
     w.null();
   else
     w.raw(d.result);
-  nullable(w, "error", d.error);
+  write_nullable(w, "error", d.error);
   w.key("attempt_errors").raw(d.attempt_errors.empty()
                                 ? std::string_view{"[]"}
                                 : std::string_view{d.attempt_errors});
@@ -295,45 +289,6 @@ void write_destination(json_writer& w, const storage::webhook_destination& d,
 
 // -- wiring -------------------------------------------------------------------------
 
-route_doc doc(std::string summary, std::string tag, int status = 200,
-              bool json_body = false) {
-  route_doc d;
-  d.summary = std::move(summary);
-  d.tags = {std::move(tag)};
-  d.success_status = status;
-  if (status == 201)
-    d.success_description = "Created";
-  if (status == 204) {
-    d.success_type.clear();
-    d.success_description = "No Content";
-  }
-  if (json_body)
-    d.request_type = "application/json";
-  d.bearer_auth = true;
-  return d;
-}
-
-handler tenant_route(const spine_services& spine, actors::action a,
-                     authed_handler fn) {
-  return authed(spine.auth, [a, fn = std::move(fn)](const request_context& ctx,
-                                                    const responder_ptr& res,
-                                                    principal who) {
-    if (auto err = authorize(who, a)) {
-      res->fail(err);
-      return;
-    }
-    fn(ctx, res, std::move(who));
-  });
-}
-
-auto fail_to(responder_ptr res) {
-  return [res](caf::error&& err) { res->fail(err); };
-}
-
-actors::tenant_ref tenant_of(const principal& who) {
-  return {who.org_id, who.org_slug};
-}
-
 /// Cursors are the last listed id, base64url-encoded (opaque to clients).
 std::optional<std::string> decode_cursor(std::string_view cursor) {
   auto raw = runtime::base64url_decode(cursor);
@@ -356,7 +311,7 @@ void add_decision_route(router& r, const spine_services& spine,
                    : "Cancels a directive that has not started running.";
   r.add("POST", std::string{"/api/v1/directives/{id}/"} + verb,
         tenant_route(
-          spine, actors::action::tenant_write,
+          spine.auth, actors::action::tenant_write,
           [spine, kind, verb](const request_context& ctx,
                               const responder_ptr& res, principal who) {
             auto reason = parse_reason(ctx.request);
@@ -387,13 +342,13 @@ void add_decision_route(router& r, const spine_services& spine,
               [res](storage::directive_record&& d) { res->send(one(200, d)); },
               fail_to(res));
           }),
-        doc(summary, "directives"));
+        auth_doc(summary, "directives"));
 }
 
 void add_directive_item_routes(router& r, const spine_services& spine) {
   using actors::action;
   r.add("POST", "/api/v1/directives",
-        tenant_route(spine, action::tenant_write,
+        tenant_route(spine.auth, action::tenant_write,
                      [spine](const request_context& ctx,
                              const responder_ptr& res, principal who) {
                        auto p = parse_proposal(ctx.request);
@@ -417,13 +372,13 @@ void add_directive_item_routes(router& r, const spine_services& spine) {
                          },
                          fail_to(res));
                      }),
-        doc("Proposes a directive; its type's policy runs it at once or "
-            "holds it for approval. A repeated idempotency_key returns the "
-            "existing directive (200).",
-            "directives", 201, true));
+        auth_doc("Proposes a directive; its type's policy runs it at once or "
+                 "holds it for approval. A repeated idempotency_key returns the "
+                 "existing directive (200).",
+                 "directives", 201, true));
   r.add("GET", "/api/v1/directives",
         tenant_route(
-          spine, action::tenant_read,
+          spine.auth, action::tenant_read,
           [spine](const request_context& ctx, const responder_ptr& res,
                   principal who) {
             storage::directive_filter f;
@@ -442,20 +397,13 @@ void add_directive_item_routes(router& r, const spine_services& spine) {
               f.before_id = *id;
             }
             if (auto l = ctx.request.query_param("limit"); !l.empty()) {
-              int n = 0;
-              for (char ch : l) {
-                if (ch < '0' || ch > '9' || n > 1000) {
-                  n = -1;
-                  break;
-                }
-                n = n * 10 + (ch - '0');
-              }
-              if (n < 1 || n > 200) {
+              auto n = parse_limit(l, 200);
+              if (!n) {
                 res->fail(make_error(errc::invalid_argument,
                                      "limit must be 1 to 200"));
                 return;
               }
-              f.limit = n;
+              f.limit = *n;
             }
             using list_t = std::vector<storage::directive_record>;
             auto limit = f.limit;
@@ -475,21 +423,20 @@ void add_directive_item_routes(router& r, const spine_services& spine) {
                 w.begin_object().key("directives").begin_array();
                 for (auto& d : list)
                   write_directive(w, d);
-                w.end_array().key("next_cursor");
-                if (more)
-                  w.value(runtime::base64url_encode(list.back().id));
-                else
-                  w.null();
+                w.end_array();
+                write_nullable(w, "next_cursor",
+                               more ? runtime::base64url_encode(list.back().id)
+                                    : std::string{});
                 w.end_object();
                 res->send(http_response::json(200, std::move(body)));
               },
               fail_to(res));
           }),
-        doc("Lists directives newest first (filters: state, type; cursor, "
-            "limit).",
-            "directives"));
+        auth_doc("Lists directives newest first (filters: state, type; cursor, "
+                 "limit).",
+                 "directives"));
   r.add("GET", "/api/v1/directives/{id}",
-        tenant_route(spine, action::tenant_read,
+        tenant_route(spine.auth, action::tenant_read,
                      [spine](const request_context& ctx,
                              const responder_ptr& res, principal who) {
                        using found_t = std::optional<storage::directive_record>;
@@ -500,17 +447,14 @@ void add_directive_item_routes(router& r, const spine_services& spine) {
                            storage::pg_session& db) {
                            return storage::find_directive(db, slug, id);
                          },
-                         [res](found_t&& d) {
-                           if (!d) {
-                             res->fail(make_error(errc::not_found,
-                                                  "directive not found"));
-                             return;
-                           }
-                           res->send(one(200, *d));
-                         },
+                         found_or_404(res, "directive",
+                                      [](const responder_ptr& out,
+                                         const storage::directive_record& d) {
+                                        out->send(one(200, d));
+                                      }),
                          fail_to(res));
                      }),
-        doc("One directive.", "directives"));
+        auth_doc("One directive.", "directives"));
   add_decision_route(r, spine, decision_kind::approve);
   add_decision_route(r, spine, decision_kind::reject);
   add_decision_route(r, spine, decision_kind::cancel);
@@ -529,7 +473,7 @@ void add_policy_routes(router& r, const spine_services& spine) {
     return http_response::json(200, std::move(body));
   };
   r.add("GET", "/api/v1/directive-policies",
-        tenant_route(spine, action::tenant_read,
+        tenant_route(spine.auth, action::tenant_read,
                      [spine, write_list](const request_context&,
                                          const responder_ptr& res,
                                          principal who) {
@@ -552,9 +496,9 @@ void add_policy_routes(router& r, const spine_services& spine) {
                          },
                          fail_to(res));
                      }),
-        doc("The effective policy of every directive type.", "directives"));
+        auth_doc("The effective policy of every directive type.", "directives"));
   r.add("PUT", "/api/v1/directive-policies/{type}",
-        tenant_route(spine, action::tenant_admin,
+        tenant_route(spine.auth, action::tenant_admin,
                      [spine](const request_context& ctx,
                              const responder_ptr& res, principal who) {
                        std::string type{ctx.param("type")};
@@ -589,14 +533,14 @@ void add_policy_routes(router& r, const spine_services& spine) {
                          },
                          fail_to(res));
                      }),
-        doc("Sets a directive type's policy for this organization.",
-            "directives", 200, true));
+        auth_doc("Sets a directive type's policy for this organization.",
+                 "directives", 200, true));
 }
 
 void add_destination_routes(router& r, const spine_services& spine) {
   using actors::action;
   r.add("POST", "/api/v1/webhook-destinations",
-        tenant_route(spine, action::tenant_admin,
+        tenant_route(spine.auth, action::tenant_admin,
                      [spine](const request_context& ctx,
                              const responder_ptr& res, principal who) {
                        auto in = parse_destination(ctx.request);
@@ -622,11 +566,11 @@ void add_destination_routes(router& r, const spine_services& spine) {
                          },
                          fail_to(res));
                      }),
-        doc("Adds a URL prefix to the webhook allowlist; the signing secret "
-            "is shown once.",
-            "webhooks", 201, true));
+        auth_doc("Adds a URL prefix to the webhook allowlist; the signing secret "
+                 "is shown once.",
+                 "webhooks", 201, true));
   r.add("GET", "/api/v1/webhook-destinations",
-        tenant_route(spine, action::tenant_admin,
+        tenant_route(spine.auth, action::tenant_admin,
                      [spine](const request_context&, const responder_ptr& res,
                              principal who) {
                        using list_t = std::vector<storage::webhook_destination>;
@@ -647,9 +591,9 @@ void add_destination_routes(router& r, const spine_services& spine) {
                          },
                          fail_to(res));
                      }),
-        doc("The webhook allowlist (never the secrets).", "webhooks"));
+        auth_doc("The webhook allowlist (never the secrets).", "webhooks"));
   r.add("DELETE", "/api/v1/webhook-destinations/{id}",
-        tenant_route(spine, action::tenant_admin,
+        tenant_route(spine.auth, action::tenant_admin,
                      [spine](const request_context& ctx,
                              const responder_ptr& res, principal who) {
                        run_db<bool>(
@@ -660,21 +604,11 @@ void add_destination_routes(router& r, const spine_services& spine) {
                            return storage::delete_webhook_destination(db, slug,
                                                                       id);
                          },
-                         [res](bool found) {
-                           if (!found) {
-                             res->fail(make_error(errc::not_found,
-                                                  "webhook destination not "
-                                                  "found"));
-                             return;
-                           }
-                           http_response resp;
-                           resp.status = 204;
-                           res->send(std::move(resp));
-                         },
+                         deleted_or_404(res, "webhook destination"),
                          fail_to(res));
                      }),
-        doc("Removes a webhook destination from the allowlist.", "webhooks",
-            204));
+        auth_doc("Removes a webhook destination from the allowlist.", "webhooks",
+                 204));
 }
 
 } // namespace

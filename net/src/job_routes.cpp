@@ -58,21 +58,13 @@ caf::expected<storage::job_filter> parse_filter(const http_request& req,
     f.before_id = *id;
   }
   if (auto l = req.query_param("limit"); !l.empty()) {
-    auto n = parse_positive(l);
-    if (!n || *n > 500)
+    auto n = detail::parse_limit(l, 500);
+    if (!n)
       return make_error(errc::invalid_argument,
                         "limit must be a number from 1 to 500");
-    f.limit = static_cast<int>(*n);
+    f.limit = *n;
   }
   return f;
-}
-
-void write_time(json_writer& w, std::string_view name, const std::string& v) {
-  w.key(name);
-  if (v.empty())
-    w.null();
-  else
-    w.value(v);
 }
 
 void write_job(json_writer& w, const storage::job_record& j) {
@@ -84,10 +76,10 @@ void write_job(json_writer& w, const storage::job_record& j) {
     .member("attempt", j.attempt)
     .member("max_attempts", j.max_attempts)
     .member("priority", j.priority);
-  write_time(w, "run_at", j.run_at);
-  write_time(w, "created_at", j.created_at);
-  write_time(w, "attempted_at", j.attempted_at);
-  write_time(w, "finished_at", j.finished_at);
+  detail::write_nullable(w, "run_at", j.run_at);
+  detail::write_nullable(w, "created_at", j.created_at);
+  detail::write_nullable(w, "attempted_at", j.attempted_at);
+  detail::write_nullable(w, "finished_at", j.finished_at);
   w.key("errors").raw(j.errors.empty() ? std::string_view{"[]"} : j.errors);
   w.key("args").raw(j.args.empty() ? std::string_view{"{}"} : j.args);
   w.end_object();
@@ -119,7 +111,7 @@ handler admin_route(const auth_services& svc, authed_handler fn) {
 }
 
 caf::error job_not_found() {
-  return make_error(errc::not_found, "job not found");
+  return detail::not_found("job");
 }
 
 enum class job_action { retry, cancel };
@@ -157,14 +149,12 @@ void add_action_route(router& r, const spine_services& spine,
           return what == job_action::retry ? storage::retry_job(db, tenant, id)
                                            : storage::cancel_job(db, tenant, id);
         },
-        [res](found_t&& j) {
-          if (!j) {
-            res->fail(job_not_found());
-            return;
-          }
-          res->send(job_response(*j));
-        },
-        [res](caf::error&& err) { res->fail(err); });
+        detail::found_or_404(res, "job",
+                             [](const responder_ptr& out,
+                                const storage::job_record& j) {
+                               out->send(job_response(j));
+                             }),
+        detail::fail_to(res));
     }),
     std::move(doc));
 }
@@ -201,15 +191,15 @@ void add_job_routes(router& r, const spine_services& spine) {
               w.begin_object().key("jobs").begin_array();
               for (auto& j : page.jobs)
                 write_job(w, j);
-              w.end_array().key("next_cursor");
-              if (page.next_cursor > 0)
-                w.value(encode_cursor(page.next_cursor));
-              else
-                w.null();
+              w.end_array();
+              detail::write_nullable(w, "next_cursor",
+                                     page.next_cursor > 0
+                                       ? encode_cursor(page.next_cursor)
+                                       : std::string{});
               w.end_object();
               res->send(http_response::json(200, std::move(body)));
             },
-            [res](caf::error&& err) { res->fail(err); });
+            detail::fail_to(res));
         }),
         std::move(list_doc));
   add_action_route(r, spine, auth, job_action::retry);

@@ -75,12 +75,17 @@ caf::error migrate_public(const std::string& url,
   return caf::none;
 }
 
+/// A supervised child started by `spawn(sup)`, which returns any actor
+/// handle (typed or not).
+template <class Spawn>
 runtime::child_spec make_child(std::string name, std::string kind,
-                               std::function<caf::actor(caf::local_actor*)> fn) {
+                               Spawn spawn) {
   runtime::child_spec spec;
   spec.name = std::move(name);
   spec.kind = std::move(kind);
-  spec.start = std::move(fn);
+  spec.start = [spawn = std::move(spawn)](caf::local_actor* sup) {
+    return caf::actor_cast<caf::actor>(spawn(sup));
+  };
   return spec;
 }
 
@@ -124,24 +129,22 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
 
   auto pool = make_child("storage_pool", "storage_pool",
                          [raw, pool_opts](caf::local_actor* sup) {
-                           return caf::actor_cast<caf::actor>(
-                             storage::spawn_storage_pool(
-                               *raw->sys, pool_opts, raw->metrics,
-                               raw->directory, sup->id()));
+                           return storage::spawn_storage_pool(
+                             *raw->sys, pool_opts, raw->metrics,
+                             raw->directory, sup->id());
                          });
   auto version = make_child("version", "version", [](caf::local_actor* sup) {
-    return caf::actor_cast<caf::actor>(actors::spawn_version_actor(sup));
+    return actors::spawn_version_actor(sup);
   });
   actors::health_options health_opts;
   health_opts.storage_pool = pool.slot;
   auto health = make_child("health", "health",
                            [health_opts](caf::local_actor* sup) {
-                             return caf::actor_cast<caf::actor>(
-                               actors::spawn_health_actor(sup, health_opts));
+                             return actors::spawn_health_actor(sup, health_opts);
                            });
   auto tree = make_child("tree", "tree", [raw](caf::local_actor* sup) {
-    return caf::actor_cast<caf::actor>(actors::spawn_tree_actor(
-      sup, &raw->directory, raw->mailbox_sample, 500ms, 5s));
+    return actors::spawn_tree_actor(sup, &raw->directory, raw->mailbox_sample,
+                                    500ms, 5s);
   });
   actors::tenant_registry_options tenants_opts;
   tenants_opts.storage_pool = pool.slot;
@@ -149,8 +152,8 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   tenants_opts.idle_timeout = s.tenant_idle_timeout;
   auto tenants = make_child("tenants", "tenant_registry",
                             [tenants_opts](caf::local_actor* sup) {
-                              return caf::actor_cast<caf::actor>(
-                                actors::spawn_tenant_registry(sup, tenants_opts));
+                              return actors::spawn_tenant_registry(sup,
+                                                                   tenants_opts);
                             });
   actors::org_reaper_options reaper_opts;
   reaper_opts.storage_pool = pool.slot;
@@ -160,8 +163,7 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
     std::chrono::minutes{1}, std::max<std::chrono::milliseconds>(s.org_purge_grace, 1s));
   auto reaper = make_child("org_reaper", "org_reaper",
                            [reaper_opts](caf::local_actor* sup) {
-                             return caf::actor_cast<caf::actor>(
-                               actors::spawn_org_reaper(sup, reaper_opts));
+                             return actors::spawn_org_reaper(sup, reaper_opts);
                            });
   std::vector<runtime::child_spec> children{pool,    version, health,
                                             tree,    tenants, reaper};
@@ -211,8 +213,7 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
       auto opts = job_opts;
       opts.registry = job_handlers;
       opts.parent_id = sup->id();
-      return caf::actor_cast<caf::actor>(
-        actors::spawn_job_dispatcher(sup->system(), std::move(opts)));
+      return actors::spawn_job_dispatcher(sup->system(), std::move(opts));
     });
   children.push_back(jobs);
   spine.jobs = jobs.slot;
@@ -225,8 +226,7 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   bus_opts.metrics = &st->metrics;
   auto bus = make_child("signal_bus", "signal_bus",
                         [bus_opts](caf::local_actor* sup) {
-                          return caf::actor_cast<caf::actor>(
-                            actors::spawn_signal_bus(sup, bus_opts));
+                          return actors::spawn_signal_bus(sup, bus_opts);
                         });
   children.push_back(bus);
   spine.signal_bus = bus.slot;
@@ -248,8 +248,7 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   };
   auto pubsub = make_child("pubsub", "pubsub_hub",
                            [pubsub_opts](caf::local_actor* sup) {
-                             return caf::actor_cast<caf::actor>(
-                               actors::spawn_pubsub_hub(sup, pubsub_opts));
+                             return actors::spawn_pubsub_hub(sup, pubsub_opts);
                            });
   children.push_back(pubsub);
   spine.pubsub = pubsub.slot;

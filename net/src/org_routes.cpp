@@ -19,6 +19,7 @@
 #include "fp/storage/storage_pool.hpp"
 #include "fp/storage/tenant_migrations.hpp"
 #include "json_body.hpp"
+#include "route_support.hpp"
 
 namespace fp::net {
 
@@ -286,7 +287,7 @@ void remove_member_handler(const org_services& svc, const request_context& ctx,
         return err;
       return true;
     },
-    [](bool) { return http_response{204}; });
+    [](bool) { return detail::no_content(); });
 }
 
 void add_org_routes(router& r, org_services svc, auth_services auth) {

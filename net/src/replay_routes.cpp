@@ -6,6 +6,7 @@
 #include "fp/net/json.hpp"
 #include "fp/net/problem.hpp"
 #include "fp/net/signal_routes.hpp"
+#include "route_support.hpp"
 
 namespace fp::net {
 
@@ -30,16 +31,13 @@ http_response render(const actors::replay_result& r) {
 } // namespace
 
 void add_replay_routes(router& r, const spine_services& svc) {
-  route_doc doc;
-  doc.summary = "Re-runs a signal's subscription handlers under a new "
-                "correlation.";
+  auto doc = detail::auth_doc("Re-runs a signal's subscription handlers "
+                              "under a new correlation.",
+                              "signals", 202);
   doc.description = "Tenant admins. Side effects already done are not "
                     "repeated (directive idempotency). Emits signal.replayed "
                     "linking the original.";
-  doc.tags = {"signals"};
-  doc.success_status = 202;
   doc.success_description = "Accepted";
-  doc.bearer_auth = true;
   r.add(
     "POST", "/api/v1/signals/{id}/replay",
     authed(svc.auth,
@@ -53,12 +51,12 @@ void add_replay_routes(router& r, const spine_services& svc) {
              sel.signal_id = std::string{ctx.param("id")};
              run_db<actors::replay_result>(
                *svc.sys, svc.storage_pool, svc.timeout, "signals.replay",
-               [tenant = actors::tenant_ref{who.org_id, who.org_slug}, sel,
+               [tenant = detail::tenant_of(who), sel,
                 actor = signal_actor_of(who)](storage::pg_session& db) {
                  return actors::replay_signals(db, tenant, sel, actor);
                },
                [res](actors::replay_result&& out) { res->send(render(out)); },
-               [res](caf::error&& err) { res->fail(err); });
+               detail::fail_to(res));
            })),
     std::move(doc));
 }

@@ -97,7 +97,7 @@ void login(const auth_services& svc, const request_context& ctx,
   }
   auto keys = storage::make_throttle_keys(input->email,
                                           ctx.request.remote_address);
-  auto fail = [res](caf::error&& err) { res->fail(err); };
+  auto fail = fail_to(res);
   auto old_token = std::string{
     cookie_value(ctx.request.header("cookie"), session_cookie_name)};
   auto on_lookup = [svc, res, keys, old_token, fail,
@@ -257,14 +257,13 @@ void add_session_routes(router& r, const auth_services& svc) {
                      return true;
                    },
                    [res, secure = svc.settings->secure_cookies](bool) {
-                     http_response resp;
-                     resp.status = 204;
+                     auto resp = no_content();
                      resp.set_header("Set-Cookie",
                                      session_cookie("", std::chrono::seconds{0},
                                                     secure));
                      res->send(std::move(resp));
                    },
-                   [res](caf::error&& err) { res->fail(err); });
+                   fail_to(res));
                }),
         auth_doc("Log out: revokes the session.", "session", 204));
 
@@ -299,8 +298,7 @@ void add_session_routes(router& r, const auth_services& svc) {
                    [res, who](found_t&& m) mutable {
                      // Unknown and not-a-member look the same.
                      if (!m) {
-                       res->fail(make_error(errc::not_found,
-                                            "organization not found"));
+                       res->fail(not_found("organization"));
                        return;
                      }
                      who.org_id = m->org_id;
@@ -308,7 +306,7 @@ void add_session_routes(router& r, const auth_services& svc) {
                      who.org_role = actors::parse_role(m->role);
                      res->send(whoami(who));
                    },
-                   [res](caf::error&& err) { res->fail(err); });
+                   fail_to(res));
                }),
         auth_doc("Selects the organization (slug) the session acts in.",
                  "session", 200, true));

@@ -1,19 +1,8 @@
 #include "fp/net/signal_json.hpp"
 
+#include "route_support.hpp"
+
 namespace fp::net {
-
-namespace {
-
-void member_or_null(json_writer& w, std::string_view name,
-                    const std::string& value) {
-  w.key(name);
-  if (value.empty())
-    w.null();
-  else
-    w.value(value);
-}
-
-} // namespace
 
 void write_signal(json_writer& w, const storage::signal_record& rec) {
   w.begin_object();
@@ -27,9 +16,9 @@ void write_signal(json_writer& w, const storage::signal_record& rec) {
   w.member("id", rec.actor.id);
   w.member("display", rec.actor.display);
   w.end_object();
-  member_or_null(w, "dedupe_key", rec.dedupe_key);
-  member_or_null(w, "correlation_id", rec.correlation_id);
-  member_or_null(w, "causation_id", rec.causation_id);
+  detail::write_nullable(w, "dedupe_key", rec.dedupe_key);
+  detail::write_nullable(w, "correlation_id", rec.correlation_id);
+  detail::write_nullable(w, "causation_id", rec.causation_id);
   w.member("occurred_at", rec.occurred_at);
   w.member("recorded_at", rec.recorded_at);
   w.end_object();

@@ -17,6 +17,7 @@
 #include "fp/runtime/crypto.hpp"
 #include "fp/runtime/errc.hpp"
 #include "json_body.hpp"
+#include "route_support.hpp"
 
 namespace fp::net {
 
@@ -194,31 +195,9 @@ http_response render_post(const request_context& ctx, const signal_post& post,
 
 route_doc doc(std::string summary, std::string description, int status = 200,
               bool json_body = false) {
-  route_doc d;
-  d.summary = std::move(summary);
+  auto d = detail::auth_doc(std::move(summary), "signals", status, json_body);
   d.description = std::move(description);
-  d.tags = {"signals"};
-  d.success_status = status;
-  if (status == 201)
-    d.success_description = "Created";
-  if (json_body)
-    d.request_type = "application/json";
-  d.bearer_auth = true;
   return d;
-}
-
-/// `authed` plus the policy check for `a`.
-handler tenant_route(const spine_services& spine, actors::action a,
-                     authed_handler fn) {
-  return authed(spine.auth, [a, fn = std::move(fn)](const request_context& ctx,
-                                                    const responder_ptr& res,
-                                                    principal who) {
-    if (auto err = authorize(who, a)) {
-      res->fail(err);
-      return;
-    }
-    fn(ctx, res, std::move(who));
-  });
 }
 
 // -- handlers ---------------------------------------------------------------------
@@ -232,7 +211,7 @@ void post_signals(const spine_services& spine, const request_context& ctx,
   }
   auto shared = std::make_shared<signal_post>(std::move(*post));
   auto batch = std::make_shared<actors::emit_batch>();
-  batch->tenant = actors::tenant_ref{who.org_id, who.org_slug};
+  batch->tenant = detail::tenant_of(who);
   batch->actor = signal_actor_of(who);
   // Leave the bus a margin to answer before the bridge gives up.
   batch->deadline = std::chrono::steady_clock::now() + spine.timeout * 3 / 4;
@@ -257,7 +236,7 @@ void post_signals(const spine_services& spine, const request_context& ctx,
       res->send(render_post(res->context(), *shared, *sent,
                             reply.results ? *reply.results : none));
     },
-    [res](caf::error&& err) { res->fail(err); }, emit_atom_v,
+    detail::fail_to(res), emit_atom_v,
     actors::signal_emit_request{std::move(batch)});
 }
 
@@ -282,15 +261,14 @@ void list_signals_handler(const spine_services& spine,
       for (auto& s : page.records)
         write_signal(w, s);
       w.end_array();
-      w.key("next_cursor");
-      if (page.next_before_seq > 0)
-        w.value(encode_signal_cursor(page.next_before_seq));
-      else
-        w.null();
+      detail::write_nullable(w, "next_cursor",
+                             page.next_before_seq > 0
+                               ? encode_signal_cursor(page.next_before_seq)
+                               : std::string{});
       w.end_object();
       res->send(http_response::json(200, std::move(body)));
     },
-    [res](caf::error&& err) { res->fail(err); });
+    detail::fail_to(res));
 }
 
 void get_signal_handler(const spine_services& spine,
@@ -301,17 +279,15 @@ void get_signal_handler(const spine_services& spine,
     *spine.sys, spine.storage_pool, spine.timeout, "signals.get",
     [slug = who.org_slug, id = std::string{ctx.param("id")}](
       storage::pg_session& db) { return storage::get_signal(db, slug, id); },
-    [res](found_t&& rec) {
-      if (!rec) {
-        res->fail(make_error(errc::not_found, "signal not found"));
-        return;
-      }
-      std::string body;
-      json_writer w{body};
-      write_signal(w, *rec);
-      res->send(http_response::json(200, std::move(body)));
-    },
-    [res](caf::error&& err) { res->fail(err); });
+    detail::found_or_404(res, "signal",
+                         [](const responder_ptr& out,
+                            const storage::signal_record& rec) {
+                           std::string body;
+                           json_writer w{body};
+                           write_signal(w, rec);
+                           out->send(http_response::json(200, std::move(body)));
+                         }),
+    detail::fail_to(res));
 }
 
 } // namespace
@@ -434,13 +410,11 @@ parse_signal_query(const http_request& req) {
   }
   auto limit = req.query_param("limit");
   if (!limit.empty()) {
-    int n = 0;
-    auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), n);
-    if (ec != std::errc{} || end != limit.data() + limit.size() || n < 1
-        || n > storage::max_signal_page)
+    auto n = detail::parse_limit(limit, storage::max_signal_page);
+    if (!n)
       return bad("limit must be an integer from 1 to "
                  + std::to_string(storage::max_signal_page));
-    f.limit = n;
+    f.limit = *n;
   }
   return f;
 }
@@ -459,7 +433,7 @@ void add_signal_routes(router& r, const spine_services& spine) {
     "`errors` array when no signal was accepted. Idempotency-Key honoured.",
     201, true);
   r.add("POST", "/api/v1/signals",
-        tenant_route(spine, action::tenant_write,
+        detail::tenant_route(spine.auth, action::tenant_write,
                      idempotent(spine, [spine](const request_context& ctx,
                                                const responder_ptr& res,
                                                principal who) {
@@ -467,7 +441,7 @@ void add_signal_routes(router& r, const spine_services& spine) {
                      })),
         std::move(post_doc));
   r.add("GET", "/api/v1/signals",
-        tenant_route(spine, action::tenant_read,
+        detail::tenant_route(spine.auth, action::tenant_read,
                      [spine](const request_context& ctx,
                              const responder_ptr& res, principal who) {
                        list_signals_handler(spine, ctx, res, who);
@@ -478,7 +452,7 @@ void add_signal_routes(router& r, const spine_services& spine) {
             "(1..500, default 50); pass `next_cursor` as `cursor` for the "
             "next page (null on the last)."));
   r.add("GET", "/api/v1/signals/{id}",
-        tenant_route(spine, action::tenant_read,
+        detail::tenant_route(spine.auth, action::tenant_read,
                      [spine](const request_context& ctx,
                              const responder_ptr& res, principal who) {
                        get_signal_handler(spine, ctx, res, who);

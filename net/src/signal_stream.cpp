@@ -19,6 +19,7 @@
 #include "fp/runtime/log.hpp"
 #include "fp/runtime/type_ids.hpp"
 #include "fp/storage/signals.hpp"
+#include "route_support.hpp"
 
 namespace fp::net {
 
@@ -157,61 +158,56 @@ bool uuid_text(std::string_view id) noexcept {
 }
 
 void add_signal_stream_routes(router& r, const spine_services& svc) {
-  route_doc doc;
-  doc.summary = "Streams the organization's signals as server-sent events";
+  auto doc = detail::auth_doc(
+    "Streams the organization's signals as server-sent events", "signals");
   doc.description
     = "Each event's id is the signal id, its name the signal type, its data "
       "the signal as JSON. Resume with Last-Event-ID (or ?last_event_id=): "
       "no gap, no duplicate. ?types=a.b,c. keeps types with these prefixes. "
       "A comment heartbeat arrives periodically; a client too slow for its "
       "buffer is disconnected with a retry: hint and resumes losing nothing.";
-  doc.tags = {"signals"};
   doc.success_type = "text/event-stream";
-  doc.bearer_auth = true;
   r.add(
     "GET", "/api/v1/signals/stream",
-    authed(svc.auth,
-           [svc](const request_context& ctx, const responder_ptr& res,
-                 principal who) {
-             if (auto err = authorize(who, actors::action::tenant_read)) {
-               res->fail(err);
-               return;
-             }
-             auto prefixes = parse_type_prefixes(ctx.request.query_param("types"));
-             if (!prefixes) {
-               res->fail(prefixes.error());
-               return;
-             }
-             std::string last_id{ctx.request.header("last-event-id")};
-             if (last_id.empty())
-               last_id = ctx.request.query_param("last_event_id");
-             if (last_id.empty()) {
-               open_stream(svc, res, who, std::move(*prefixes), std::nullopt);
-               return;
-             }
-             auto unknown = [] {
-               return make_error(errc::bad_request,
-                                 "Last-Event-ID names no signal of this organization");
-             };
-             if (!uuid_text(last_id)) {
-               res->fail(unknown());
-               return;
-             }
-             run_db<std::optional<int64_t>>(
-               *svc.sys, svc.storage_pool, svc.timeout, "signals.stream_resume",
-               [slug = who.org_slug, last_id](storage::pg_session& db) {
-                 return storage::signal_seq(db, slug, last_id);
-               },
-               [svc, res, who, unknown,
-                prefixes = std::move(*prefixes)](std::optional<int64_t>&& seq) mutable {
-                 if (!seq) {
-                   res->fail(unknown());
-                   return;
-                 }
-                 open_stream(svc, res, who, std::move(prefixes), *seq);
-               },
-               [res](caf::error&& err) { res->fail(err); }, false);
-           }),
+    detail::tenant_route(
+      svc.auth, actors::action::tenant_read,
+      [svc](const request_context& ctx, const responder_ptr& res,
+            principal who) {
+        auto prefixes = parse_type_prefixes(ctx.request.query_param("types"));
+        if (!prefixes) {
+          res->fail(prefixes.error());
+          return;
+        }
+        std::string last_id{ctx.request.header("last-event-id")};
+        if (last_id.empty())
+          last_id = ctx.request.query_param("last_event_id");
+        if (last_id.empty()) {
+          open_stream(svc, res, who, std::move(*prefixes), std::nullopt);
+          return;
+        }
+        auto unknown = [] {
+          return make_error(errc::bad_request,
+                            "Last-Event-ID names no signal of this organization");
+        };
+        if (!uuid_text(last_id)) {
+          res->fail(unknown());
+          return;
+        }
+        run_db<std::optional<int64_t>>(
+          *svc.sys, svc.storage_pool, svc.timeout, "signals.stream_resume",
+          [slug = who.org_slug, last_id](storage::pg_session& db) {
+            return storage::signal_seq(db, slug, last_id);
+          },
+          [svc, res, who, unknown,
+           prefixes = std::move(*prefixes)](std::optional<int64_t>&& seq) mutable {
+            if (!seq) {
+              res->fail(unknown());
+              return;
+            }
+            open_stream(svc, res, who, std::move(prefixes), *seq);
+          },
+          detail::fail_to(res), false);
+      }),
     std::move(doc));
 }
 

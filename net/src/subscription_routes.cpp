@@ -9,6 +9,7 @@
 #include "fp/runtime/errc.hpp"
 #include "fp/storage/subscriptions.hpp"
 #include "json_body.hpp"
+#include "route_support.hpp"
 
 namespace fp::net {
 
@@ -92,11 +93,7 @@ void write_subscription(json_writer& w, const storage::subscription_record& s) {
   w.key("params").raw(s.params.empty() ? std::string_view{"{}"}
                                        : std::string_view{s.params});
   w.member("enabled", s.enabled).member("created_at", s.created_at);
-  w.key("created_by");
-  if (s.created_by.empty())
-    w.null();
-  else
-    w.value(s.created_by);
+  detail::write_nullable(w, "created_by", s.created_by);
   w.end_object();
 }
 
@@ -107,47 +104,20 @@ http_response one(int status, const storage::subscription_record& s) {
   return http_response::json(status, std::move(body));
 }
 
-caf::error not_found() {
-  return make_error(errc::not_found, "subscription not found");
+void send_one(const responder_ptr& res, const storage::subscription_record& s) {
+  res->send(one(200, s));
 }
 
 route_doc doc(std::string summary, int status = 200, bool json_body = false) {
-  route_doc d;
-  d.summary = std::move(summary);
-  d.tags = {"subscriptions"};
-  d.success_status = status;
-  if (status == 201)
-    d.success_description = "Created";
-  if (status == 204) {
-    d.success_type.clear();
-    d.success_description = "No Content";
-  }
-  if (json_body)
-    d.request_type = "application/json";
-  d.bearer_auth = true;
-  return d;
-}
-
-handler tenant_route(const spine_services& spine, actors::action a,
-                     authed_handler fn) {
-  return authed(spine.auth, [a, fn = std::move(fn)](const request_context& ctx,
-                                                    const responder_ptr& res,
-                                                    principal who) {
-    if (auto err = authorize(who, a)) {
-      res->fail(err);
-      return;
-    }
-    fn(ctx, res, std::move(who));
-  });
+  return detail::auth_doc(std::move(summary), "subscriptions", status,
+                          json_body);
 }
 
 } // namespace
 
 void add_subscription_routes(router& r, const spine_services& spine) {
   using actors::action;
-  auto fail_to = [](responder_ptr res) {
-    return [res](caf::error&& err) { res->fail(err); };
-  };
+  using namespace detail;
   auto create_doc = doc("Creates a subscription: matching signals propose a "
                         "directive.",
                         201, true);
@@ -157,9 +127,9 @@ void add_subscription_routes(router& r, const spine_services& spine) {
       "signal.handle job that proposes a directive of directive_type with "
       "params.";
   r.add("POST", "/api/v1/subscriptions",
-        tenant_route(spine, action::tenant_admin,
-                     [spine, fail_to](const request_context& ctx,
-                                      const responder_ptr& res, principal who) {
+        tenant_route(spine.auth, action::tenant_admin,
+                     [spine](const request_context& ctx,
+                             const responder_ptr& res, principal who) {
                        auto in = parse_create(ctx.request);
                        if (!in) {
                          res->fail(in.error());
@@ -183,9 +153,9 @@ void add_subscription_routes(router& r, const spine_services& spine) {
                      }),
         std::move(create_doc));
   r.add("GET", "/api/v1/subscriptions",
-        tenant_route(spine, action::tenant_read,
-                     [spine, fail_to](const request_context&,
-                                      const responder_ptr& res, principal who) {
+        tenant_route(spine.auth, action::tenant_read,
+                     [spine](const request_context&,
+                             const responder_ptr& res, principal who) {
                        using list_t = std::vector<storage::subscription_record>;
                        run_db<list_t>(
                          *spine.sys, spine.storage_pool, spine.timeout,
@@ -206,9 +176,9 @@ void add_subscription_routes(router& r, const spine_services& spine) {
                      }),
         doc("Lists the organization's subscriptions."));
   r.add("GET", "/api/v1/subscriptions/{id}",
-        tenant_route(spine, action::tenant_read,
-                     [spine, fail_to](const request_context& ctx,
-                                      const responder_ptr& res, principal who) {
+        tenant_route(spine.auth, action::tenant_read,
+                     [spine](const request_context& ctx,
+                             const responder_ptr& res, principal who) {
                        using found_t
                          = std::optional<storage::subscription_record>;
                        run_db<found_t>(
@@ -218,20 +188,14 @@ void add_subscription_routes(router& r, const spine_services& spine) {
                            storage::pg_session& db) {
                            return storage::get_subscription(db, slug, id);
                          },
-                         [res](found_t&& s) {
-                           if (!s) {
-                             res->fail(not_found());
-                             return;
-                           }
-                           res->send(one(200, *s));
-                         },
+                         found_or_404(res, "subscription", send_one),
                          fail_to(res));
                      }),
         doc("One subscription."));
   r.add("PATCH", "/api/v1/subscriptions/{id}",
-        tenant_route(spine, action::tenant_admin,
-                     [spine, fail_to](const request_context& ctx,
-                                      const responder_ptr& res, principal who) {
+        tenant_route(spine.auth, action::tenant_admin,
+                     [spine](const request_context& ctx,
+                             const responder_ptr& res, principal who) {
                        auto enabled = parse_enabled(ctx.request);
                        if (!enabled) {
                          res->fail(enabled.error());
@@ -253,21 +217,15 @@ void add_subscription_routes(router& r, const spine_services& spine) {
                              return found_t{};
                            return storage::get_subscription(db, slug, id);
                          },
-                         [res](found_t&& s) {
-                           if (!s) {
-                             res->fail(not_found());
-                             return;
-                           }
-                           res->send(one(200, *s));
-                         },
+                         found_or_404(res, "subscription", send_one),
                          fail_to(res));
                      }),
         doc("Enables or disables a subscription: {\"enabled\": bool}.", 200,
             true));
   r.add("DELETE", "/api/v1/subscriptions/{id}",
-        tenant_route(spine, action::tenant_admin,
-                     [spine, fail_to](const request_context& ctx,
-                                      const responder_ptr& res, principal who) {
+        tenant_route(spine.auth, action::tenant_admin,
+                     [spine](const request_context& ctx,
+                             const responder_ptr& res, principal who) {
                        run_db<bool>(
                          *spine.sys, spine.storage_pool, spine.timeout,
                          "subscriptions.delete",
@@ -275,15 +233,7 @@ void add_subscription_routes(router& r, const spine_services& spine) {
                            storage::pg_session& db) {
                            return storage::delete_subscription(db, slug, id);
                          },
-                         [res](bool found) {
-                           if (!found) {
-                             res->fail(not_found());
-                             return;
-                           }
-                           http_response resp;
-                           resp.status = 204;
-                           res->send(std::move(resp));
-                         },
+                         deleted_or_404(res, "subscription"),
                          fail_to(res));
                      }),
         doc("Deletes a subscription.", 204));
