@@ -426,9 +426,10 @@ std::vector<setting_def> make_table() {
   t.push_back(duration_setting(
     "job-lease", "Lease of a running job; heartbeats extend it.", g::actors,
     &s::job_lease));
-  t.push_back(duration_setting("job-backoff-min",
-                               "First retry delay of a failed job.",
-                               g::actors, &s::job_backoff_min, true));
+  t.push_back(duration_setting(
+    "job-backoff-min",
+    "Ceiling of the first retry delay (random below it, doubling per attempt).",
+    g::actors, &s::job_backoff_min, true));
   t.push_back(duration_setting("job-backoff-max",
                                "Longest retry delay of a failed job.",
                                g::actors, &s::job_backoff_max, true));
