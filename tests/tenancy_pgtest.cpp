@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -34,6 +35,7 @@
 #include "fp/storage/users.hpp"
 #include "http_client.hpp"
 #include "pg_cluster.hpp"
+#include "spine_fixture.hpp"
 
 using namespace std::chrono_literals;
 using namespace fp;
@@ -43,31 +45,11 @@ using storage::pg_session;
 
 namespace {
 
-std::unique_ptr<pg_session> open_session(const std::string& url) {
-  auto s = storage::connect(url, 10s);
-  if (!s)
-    FAIL("cannot connect: " << caf::to_string(s.error()));
-  return std::move(*s);
-}
+using test::open_session;
+using test::scalar;
 
 /// A scratch database with the public migrations applied.
-std::string fresh_database() {
-  auto url = test::create_scratch_database("tenancy");
-  auto s = open_session(url);
-  auto applied = storage::apply_migrations(*s, storage::public_migrations());
-  if (!applied)
-    FAIL("public migrations: " << caf::to_string(applied.error()));
-  return url;
-}
-
-int64_t scalar(pg_session& s, const std::string& sql,
-               storage::sql_params params = {}) {
-  auto r = s.exec(sql, std::move(params));
-  if (!r)
-    FAIL("query failed: " << caf::to_string(r.error()) << "\n" << sql);
-  REQUIRE(r->rows() == 1);
-  return r->int64(0, 0);
-}
+std::string fresh_database() { return test::migrated_database("tenancy"); }
 
 /// A user row (the account repository belongs to authentication; tests
 /// only need an id to own organizations).
@@ -399,15 +381,9 @@ struct actor_fixture {
   }
 };
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds limit = 5000ms) {
+  return test::eventually(pred, limit, 10ms);
 }
 
 caf::expected<caf::actor> tenant_of(caf::scoped_actor& self,
@@ -531,31 +507,8 @@ TEST_CASE("org reaper: purges a deleted org once its grace has passed",
 namespace {
 
 using fp::test::json_string;
-using http_reply = fp::test::response;
-
-/// One request on a fresh connection, through the shared test client.
-http_reply call(uint16_t port, const std::string& method,
-                const std::string& target, std::vector<std::string> headers = {},
-                const std::string& body = {}) {
-  if (!body.empty())
-    headers.push_back("Content-Type: application/json");
-  auto res = fp::test::fetch(port, method, target, headers, body);
-  REQUIRE(res);
-  return *res;
-}
-
-/// Cookie and CSRF headers of a logged-in user.
-std::vector<std::string> log_in(uint16_t port, const std::string& email) {
-  auto res = call(port, "POST", "/api/v1/session", {},
-                  R"({"email":")" + email + R"(","password":"correct horse"})");
-  REQUIRE(res.status == 200);
-  auto cookie = res.headers["set-cookie"];
-  auto at = cookie.find("fp_session=");
-  REQUIRE(at != std::string::npos);
-  auto token = cookie.substr(at + 11, cookie.find(';', at) - at - 11);
-  return {"Cookie: fp_session=" + token,
-          "X-CSRF-Token: " + json_string(res.body, "csrf_token")};
-}
+using test::call;
+using test::log_in;
 
 } // namespace
 
@@ -568,16 +521,8 @@ TEST_CASE("http: organizations and members over the API", "[tenancy][http]") {
     REQUIRE(u);
     ids[who] = u->id;
   }
-  config::settings cfg;
-  cfg.database_url = url;
-  cfg.listen_host = "127.0.0.1";
-  cfg.listen_port = 0;
-  cfg.log_level = "warn";
-  cfg.shutdown_grace = 2000ms;
-  auto started = net::node::start(cfg);
-  if (!started)
-    FAIL("node: " << caf::to_string(started.error()));
-  auto& node = **started;
+  auto started = test::start_node(test::node_settings(url));
+  auto& node = *started;
   auto port = node.port();
   auto owner = log_in(port, "owner@example.com");
 

@@ -1,5 +1,7 @@
 #include "fp/actors/tenancy.hpp"
 
+#include "fp/storage/tenant_migrations.hpp"
+
 namespace fp::actors {
 
 std::string slug_error(std::string_view slug) {
@@ -22,14 +24,7 @@ std::string tenant_schema(std::string_view slug) {
 }
 
 std::string quoted_tenant_schema(std::string_view slug) {
-  std::string out = "\"org_";
-  for (char c : slug) {
-    if (c == '"')
-      out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
+  return storage::quoted_tenant_schema(slug);
 }
 
 std::optional<std::string> slug_of_schema(std::string_view schema) {

@@ -1,10 +1,10 @@
 #include "fp/storage/directives.hpp"
 
-#include "directives_sql.hpp"
 #include "fp/runtime/crypto.hpp"
 #include "fp/runtime/errc.hpp"
 #include "fp/runtime/ids.hpp"
 #include "fp/storage/pg_session.hpp"
+#include "fp/storage/tenant_migrations.hpp"
 #include "fp/storage/users.hpp"
 #include "sql_text.hpp"
 
@@ -13,7 +13,7 @@ namespace fp::storage {
 namespace {
 
 std::string schema_of(std::string_view slug) {
-  return detail::directive_schema_of(slug);
+  return quoted_tenant_schema(slug);
 }
 
 std::optional<std::string> opt(std::string_view s) {
@@ -130,11 +130,7 @@ find_directive(pg_session& db, std::string_view slug, std::string_view id,
                      + ".directives WHERE id = $1"
                      + (lock ? " FOR UPDATE" : ""),
                    {std::string{id}});
-  if (!r)
-    return std::move(r.error());
-  if (r->rows() == 0)
-    return none;
-  return std::optional<directive_record>{read_directive(*r, 0)};
+  return detail::first_row(std::move(r), read_directive);
 }
 
 caf::expected<std::vector<directive_record>>
@@ -199,11 +195,7 @@ find_directive_policy(pg_session& db, std::string_view slug,
   auto r = db.exec("SELECT " + policy_columns() + " FROM " + schema_of(slug)
                      + ".directive_policies WHERE type = $1",
                    {std::string{type}});
-  if (!r)
-    return std::move(r.error());
-  if (r->rows() == 0)
-    return std::optional<directive_policy_row>{};
-  return std::optional<directive_policy_row>{read_policy(*r, 0)};
+  return detail::first_row(std::move(r), read_policy);
 }
 
 caf::expected<std::vector<directive_policy_row>>
@@ -295,11 +287,7 @@ find_webhook_destination(pg_session& db, std::string_view slug,
   auto r = db.exec("SELECT " + destination_columns(true) + " FROM "
                      + schema_of(slug) + ".webhook_destinations WHERE id = $1",
                    {std::string{id}});
-  if (!r)
-    return std::move(r.error());
-  if (r->rows() == 0)
-    return std::optional<webhook_destination>{};
-  return std::optional<webhook_destination>{read_destination(*r, 0)};
+  return detail::first_row(std::move(r), read_destination);
 }
 
 caf::expected<std::optional<webhook_destination>>
@@ -311,11 +299,7 @@ match_webhook_destination(pg_session& db, std::string_view slug,
                      + ".webhook_destinations WHERE left($1, length(url)) = "
                        "url ORDER BY length(url) DESC LIMIT 1",
                    {std::string{url}});
-  if (!r)
-    return std::move(r.error());
-  if (r->rows() == 0)
-    return std::optional<webhook_destination>{};
-  return std::optional<webhook_destination>{read_destination(*r, 0)};
+  return detail::first_row(std::move(r), read_destination);
 }
 
 // -- JSON members -------------------------------------------------------------------

@@ -3,8 +3,8 @@
 
 #include "fp/storage/directives.hpp"
 
-#include "directives_sql.hpp"
 #include "fp/storage/pg_session.hpp"
+#include "fp/storage/tenant_migrations.hpp"
 #include "fp/storage/users.hpp"
 
 namespace fp::storage {
@@ -12,7 +12,7 @@ namespace fp::storage {
 namespace {
 
 std::string schema_of(std::string_view slug) {
-  return detail::directive_schema_of(slug);
+  return quoted_tenant_schema(slug);
 }
 
 } // namespace

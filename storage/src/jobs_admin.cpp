@@ -14,11 +14,13 @@ std::optional<std::string> tenant_param(const std::optional<std::string>& t) {
   return t;
 }
 
-/// Turns "no row changed" into not found (nullopt) or a conflict naming the
-/// job's state.
+/// The job a retry or cancel returned in `r`; when no row changed, not
+/// found (nullopt) or a conflict naming the job's state.
 caf::expected<std::optional<job_record>>
-explain_unchanged(pg_session& db, const std::optional<std::string>& tenant,
-                  int64_t id, std::string_view verb) {
+changed_job(pg_session& db, const std::optional<std::string>& tenant,
+            int64_t id, const result& r, std::string_view verb) {
+  if (r.rows() > 0)
+    return std::optional<job_record>{detail::read_job_record(r, 0)};
   auto current = get_job(db, tenant, id);
   if (!current)
     return std::move(current.error());
@@ -92,11 +94,7 @@ get_job(pg_session& db, const std::optional<std::string>& tenant, int64_t id) {
                               + " FROM public.jobs j WHERE j.id = $1 AND "
                                 "($2::text IS NULL OR j.tenant = $2::text)",
                             {std::to_string(id), tenant_param(tenant)});
-  if (!r)
-    return std::move(r.error());
-  if (r->rows() == 0)
-    return std::optional<job_record>{};
-  return std::optional<job_record>{detail::read_job_record(*r, 0)};
+  return detail::first_row(std::move(r), detail::read_job_record);
 }
 
 caf::expected<std::optional<job_record>>
@@ -118,9 +116,7 @@ retry_job(pg_session& db, const std::optional<std::string>& tenant, int64_t id) 
                                  "unique key");
     return std::move(r.error());
   }
-  if (r->rows() == 0)
-    return explain_unchanged(db, tenant, id, "retried");
-  return std::optional<job_record>{detail::read_job_record(*r, 0)};
+  return changed_job(db, tenant, id, *r, "retried");
 }
 
 caf::expected<std::optional<job_record>>
@@ -135,9 +131,7 @@ cancel_job(pg_session& db, const std::optional<std::string>& tenant, int64_t id)
     {std::to_string(id), tenant_param(tenant)});
   if (!r)
     return std::move(r.error());
-  if (r->rows() == 0)
-    return explain_unchanged(db, tenant, id, "cancelled");
-  return std::optional<job_record>{detail::read_job_record(*r, 0)};
+  return changed_job(db, tenant, id, *r, "cancelled");
 }
 
 caf::expected<std::vector<job_queue>> list_job_queues(pg_session& db) {

@@ -11,54 +11,45 @@
 
 #include "fp/storage/jobs.hpp"
 #include "fp/storage/pg_session.hpp"
+#include "pg_array.hpp"
 #include "sql_text.hpp"
 
 namespace fp::storage::detail {
 
-/// Appends `text` as one quoted element of an array literal.
-inline void append_array_element(std::string& out, std::string_view text) {
-  out += '"';
-  for (char c : text) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    out += c;
+/// "{...}" with `append(out, item)` writing each element, comma-separated.
+template <class Range, class Append>
+std::string braced_list(const Range& items, Append append) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first)
+      out += ',';
+    first = false;
+    append(out, item);
   }
-  out += '"';
+  out += '}';
+  return out;
 }
 
 /// The array literal of arbitrary strings (quoted and escaped, so it is
 /// valid for text[] and, with JSON texts, for jsonb[]); nullopt is NULL.
 template <class Range, class Get>
 std::string array_literal(const Range& items, Get get) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& item : items) {
-    if (!first)
-      out += ',';
-    first = false;
+  return braced_list(items, [&](std::string& out, const auto& item) {
     std::optional<std::string_view> v = get(item);
     if (v)
       append_array_element(out, *v);
     else
       out += "NULL";
-  }
-  out += '}';
-  return out;
+  });
 }
 
 /// The array literal of integers, e.g. "{1,2,3}".
 template <class Range, class Get>
 std::string int_array_literal(const Range& items, Get get) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& item : items) {
-    if (!first)
-      out += ',';
-    first = false;
+  return braced_list(items, [&](std::string& out, const auto& item) {
     out += std::to_string(get(item));
-  }
-  out += '}';
-  return out;
+  });
 }
 
 /// Milliseconds as a SQL interval expression operand.

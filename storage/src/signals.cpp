@@ -8,6 +8,7 @@
 #include "fp/storage/users.hpp"
 #include "pg_array.hpp"
 #include "signals_sql.hpp"
+#include "sql_text.hpp"
 
 namespace fp::storage {
 
@@ -320,11 +321,9 @@ get_signal(pg_session& db, std::string_view slug, std::string_view id) {
                             "SELECT " + record_columns() + " FROM " + schema
                               + ".signals WHERE id = $1::uuid",
                             {std::string{id}});
-  if (!r)
-    return std::move(r.error());
-  if (r->rows() == 0)
-    return std::optional<signal_record>{};
-  return std::optional<signal_record>{read_record(*r, 0)};
+  return detail::first_row(std::move(r), [](const result& res, int row) {
+    return read_record(res, row);
+  });
 }
 
 // -- following ------------------------------------------------------------------

@@ -2,9 +2,16 @@
 
 // Small SQL text helpers shared by the repositories in storage/src.
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
+
+#include <caf/expected.hpp>
+
+#include "fp/storage/pg_session.hpp"
 
 namespace fp::storage::detail {
 
@@ -42,6 +49,19 @@ inline std::string word_array(const std::vector<std::string>& words) {
   }
   out += '}';
   return out;
+}
+
+/// The first row of the query result `r` as read by `read(result, row)`;
+/// nullopt when there is none, and `r`'s error as it is.
+template <class Read>
+auto first_row(caf::expected<result> r, Read read)
+  -> caf::expected<std::optional<std::invoke_result_t<Read&, const result&, int>>> {
+  using row_type = std::invoke_result_t<Read&, const result&, int>;
+  if (!r)
+    return std::move(r.error());
+  if (r->rows() == 0)
+    return std::optional<row_type>{};
+  return std::optional<row_type>{read(*r, 0)};
 }
 
 } // namespace fp::storage::detail

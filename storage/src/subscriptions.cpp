@@ -4,6 +4,7 @@
 #include "fp/storage/pg_session.hpp"
 #include "fp/storage/users.hpp"
 #include "signals_sql.hpp"
+#include "sql_text.hpp"
 
 namespace fp::storage {
 
@@ -82,11 +83,7 @@ get_subscription(pg_session& db, std::string_view slug, std::string_view id) {
   auto r = db.exec("SELECT " + record_columns() + " FROM " + schema
                      + ".subscriptions WHERE id = $1::uuid",
                    {std::string{id}});
-  if (!r)
-    return std::move(r.error());
-  if (r->rows() == 0)
-    return std::optional<subscription_record>{};
-  return std::optional<subscription_record>{read_record(*r, 0)};
+  return detail::first_row(std::move(r), read_record);
 }
 
 caf::expected<bool> delete_subscription(pg_session& db, std::string_view slug,

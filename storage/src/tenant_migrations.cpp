@@ -10,6 +10,17 @@
 
 namespace fp::storage {
 
+std::string quoted_tenant_schema(std::string_view slug) {
+  std::string out = "\"org_";
+  for (char c : slug) {
+    if (c == '"')
+      out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
 const std::vector<migration>& tenant_migrations() {
   static const std::vector<migration> all = [] {
     std::vector<migration> out;

@@ -5,6 +5,7 @@
 #include "fp/runtime/errc.hpp"
 #include "fp/runtime/ids.hpp"
 #include "fp/storage/pg_session.hpp"
+#include "sql_text.hpp"
 
 namespace fp::storage {
 
@@ -28,11 +29,7 @@ user_record read_user(const result& r, int row) {
 }
 
 caf::expected<std::optional<user_record>> first_user(caf::expected<result> r) {
-  if (!r)
-    return std::move(r.error());
-  if (r->rows() == 0)
-    return std::optional<user_record>{};
-  return std::optional<user_record>{read_user(*r, 0)};
+  return detail::first_row(std::move(r), read_user);
 }
 
 bool is_space(char c) noexcept {

@@ -25,6 +25,7 @@
 #include "fp/storage/users.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/spine_fixture.hpp"
 
 using namespace std::chrono_literals;
 using namespace fp;
@@ -110,37 +111,18 @@ private:
   uint16_t port_ = 0;
 };
 
-int64_t crash_scalar(storage::pg_session& s, const std::string& sql,
-                     storage::sql_params params = {}) {
-  auto r = s.exec(sql, std::move(params));
-  if (!r)
-    FAIL("query failed: " << caf::to_string(r.error()) << "\n" << sql);
-  REQUIRE(r->rows() == 1);
-  return r->int64(0, 0);
-}
-
 } // namespace
 
 TEST_CASE("crash: kill -9 during 1,000 directive jobs; after restart each "
           "side effect happened exactly once",
           "[crash]") {
   constexpr int total = 1000;
-  auto url = test::create_scratch_database("crash");
-  auto conn = storage::connect(url, 10s);
-  if (!conn)
-    FAIL("cannot connect: " << caf::to_string(conn.error()));
-  auto& db = **conn;
-  auto applied = storage::apply_migrations(db, storage::public_migrations());
-  if (!applied)
-    FAIL("migrations: " << caf::to_string(applied.error()));
-  auto user = storage::create_user(db, "crash@example.com", "correct horse");
-  REQUIRE(user);
-  auto org = actors::create_org(db, "crash", "Crash", user->id,
-                                storage::tenant_migrations());
-  if (!org)
-    FAIL("create org: " << caf::to_string(org.error()));
-  auto key = storage::create_api_key(db, org->id, user->id, "load", {"write"}, "");
-  REQUIRE(key);
+  auto url = test::migrated_database("crash");
+  auto conn = test::open_session(url);
+  auto& db = *conn;
+  auto user_id = test::create_test_user(db, "crash@example.com");
+  auto org = test::create_test_org(db, "crash", "Crash", user_id);
+  auto key = test::create_test_key(db, org.id, user_id, "load", {"write"});
   storage::new_subscription sub;
   sub.pattern = "crash.test";
   sub.directive_type = "signal.emit";
@@ -150,7 +132,7 @@ TEST_CASE("crash: kill -9 during 1,000 directive jobs; after restart each "
     FAIL("subscription: " << caf::to_string(made.error()));
 
   auto count = [&](const std::string& sql) {
-    return crash_scalar(db, sql, {});
+    return test::scalar(db, sql, {});
   };
   const std::string executed
     = "SELECT count(*) FROM public.jobs WHERE kind = 'directive.execute' AND "
@@ -177,7 +159,7 @@ TEST_CASE("crash: kill -9 during 1,000 directive jobs; after restart each "
       }
       body += ']';
       auto res = test::fetch(first.port(), "POST", "/api/v1/signals",
-                             {"Authorization: Bearer " + key->key,
+                             {"Authorization: Bearer " + key.key,
                               "Content-Type: application/json"},
                              body);
       REQUIRE(res);

@@ -38,6 +38,7 @@
 #include "fp/storage/users.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/spine_fixture.hpp"
 
 using namespace std::chrono_literals;
 using namespace fp;
@@ -173,17 +174,6 @@ private:
 
 // -- helpers ----------------------------------------------------------------------------
 
-bool dir_eventually(const std::function<bool()>& pred,
-                    std::chrono::milliseconds limit = 20000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
-
 /// The JSON string literal of `text` (test values only).
 std::string quoted(const std::string& text) {
   std::string out = "\"";
@@ -233,43 +223,23 @@ struct dir_fixture {
   uint16_t port = 0;
 
   explicit dir_fixture(std::string allow_networks = "127.0.0.0/8") {
-    url = test::create_scratch_database("dirs");
-    auto s = storage::connect(url, 10s);
-    if (!s)
-      FAIL("cannot connect: " << caf::to_string(s.error()));
-    db = std::move(*s);
-    auto applied = storage::apply_migrations(*db, storage::public_migrations());
-    if (!applied)
-      FAIL("migrations: " << caf::to_string(applied.error()));
-    auto user = storage::create_user(*db, "dirs@example.com", "correct horse");
-    REQUIRE(user);
-    auto org = actors::create_org(*db, "dir", "Directives", user->id,
-                                  storage::tenant_migrations());
-    if (!org)
-      FAIL("create org: " << caf::to_string(org.error()));
-    org_id = org->id;
+    url = test::migrated_database("dirs");
+    db = test::open_session(url);
+    auto user_id = test::create_test_user(*db, "dirs@example.com");
+    auto org = test::create_test_org(*db, "dir", "Directives", user_id);
+    org_id = org.id;
     auto key = [&](std::vector<std::string> scopes) {
-      auto k = storage::create_api_key(*db, org->id, user->id, "k", scopes, "");
-      REQUIRE(k);
-      return k->key;
+      return test::create_test_key(*db, org.id, user_id, "k", scopes).key;
     };
     admin_key = key({"admin"});
     member_key = key({"write"});
-    config::settings cfg;
-    cfg.database_url = url;
-    cfg.listen_host = "127.0.0.1";
-    cfg.listen_port = 0;
-    cfg.log_level = "error";
-    cfg.shutdown_grace = 2000ms;
+    auto cfg = test::node_settings(url, "error");
     cfg.job_poll_interval = 200ms;
     cfg.job_backoff_min = 50ms;
     cfg.job_backoff_max = 200ms;
     cfg.webhook_timeout = 3000ms;
     cfg.webhook_allow_networks = std::move(allow_networks);
-    auto started = net::node::start(cfg);
-    if (!started)
-      FAIL("node: " << caf::to_string(started.error()));
-    node = std::move(*started);
+    node = test::start_node(cfg);
     port = node->port();
   }
 
@@ -280,20 +250,11 @@ struct dir_fixture {
 
   test::response call(const std::string& method, const std::string& key,
                       const std::string& target, const std::string& body = {}) {
-    std::vector<std::string> headers{"Authorization: Bearer " + key};
-    if (!body.empty())
-      headers.push_back("Content-Type: application/json");
-    auto res = test::fetch(port, method, target, headers, body);
-    REQUIRE(res);
-    return *res;
+    return test::call_with_key(port, key, method, target, body);
   }
 
   std::string text(const std::string& sql, storage::sql_params params = {}) {
-    auto r = db->exec(sql, std::move(params));
-    if (!r)
-      FAIL("query failed: " << caf::to_string(r.error()) << "\n" << sql);
-    REQUIRE(r->rows() == 1);
-    return std::string{r->text(0, 0)};
+    return test::text(*db, sql, std::move(params));
   }
 
   int64_t count(const std::string& sql, storage::sql_params params = {}) {
@@ -328,7 +289,7 @@ TEST_CASE("directives: a subscription's signal.emit directive runs once with "
   auto correlation = f.text(
     "SELECT correlation_id FROM \"org_dir\".signals WHERE id = $1", {source_id});
 
-  REQUIRE(dir_eventually([&] {
+  REQUIRE(test::eventually([&] {
     return f.count("SELECT count(*) FROM \"org_dir\".directives WHERE "
                    "idempotency_key = $1 AND state = 'succeeded'",
                    {"sub:" + sub_id + ":" + source_id})
@@ -420,7 +381,7 @@ TEST_CASE("directives: webhook.post waits for an admin and delivers a "
                          R"({"reason":"looks fine"})");
   REQUIRE(by_admin.status == 200);
 
-  REQUIRE(dir_eventually([&] { return f.state_of(id) == "succeeded"; }));
+  REQUIRE(test::eventually([&] { return f.state_of(id) == "succeeded"; }));
   auto hooks = receiver.hooks();
   REQUIRE(hooks.size() == 1);
   const auto& h = hooks.front();
@@ -483,7 +444,7 @@ TEST_CASE("directives: URLs off the allowlist fail with a clear error",
                          + R"(/elsewhere"}})");
   REQUIRE(off.status == 201);
   auto off_id = test::json_string(off.body, "id");
-  REQUIRE(dir_eventually([&] { return f.state_of(off_id) == "failed"; }));
+  REQUIRE(test::eventually([&] { return f.state_of(off_id) == "failed"; }));
   CHECK_THAT(f.text("SELECT error FROM \"org_dir\".directives WHERE id = $1",
                     {off_id}),
              Catch::Contains("allowlist"));
@@ -493,7 +454,7 @@ TEST_CASE("directives: URLs off the allowlist fail with a clear error",
                         + R"(/allowed/x"}})");
   REQUIRE(on.status == 201);
   auto on_id = test::json_string(on.body, "id");
-  REQUIRE(dir_eventually([&] { return f.state_of(on_id) == "succeeded"; }));
+  REQUIRE(test::eventually([&] { return f.state_of(on_id) == "succeeded"; }));
   auto hooks = receiver.hooks();
   REQUIRE(hooks.size() == 1);
   CHECK(hooks.front().target == "/allowed/x");
@@ -519,7 +480,7 @@ TEST_CASE("directives: loopback is refused without webhook-allow-networks",
   REQUIRE(f.call("POST", f.admin_key, "/api/v1/directives/" + id + "/approve")
             .status
           == 200);
-  REQUIRE(dir_eventually([&] { return f.state_of(id) == "failed"; }));
+  REQUIRE(test::eventually([&] { return f.state_of(id) == "failed"; }));
   auto error = f.text("SELECT error FROM \"org_dir\".directives WHERE id = $1",
                       {id});
   CHECK_THAT(error, Catch::Contains("refused"));
@@ -529,11 +490,8 @@ TEST_CASE("directives: loopback is refused without webhook-allow-networks",
 
 TEST_CASE("directives: a bad webhook-allow-networks stops start-up",
           "[directives]") {
-  config::settings cfg;
-  cfg.database_url = test::create_scratch_database("dirs_bad");
-  cfg.listen_host = "127.0.0.1";
-  cfg.listen_port = 0;
-  cfg.log_level = "error";
+  auto cfg = test::node_settings(test::create_scratch_database("dirs_bad"),
+                                "error");
   cfg.webhook_allow_networks = "127.0.0.0/8,not-a-block";
   auto started = net::node::start(cfg);
   REQUIRE_FALSE(started);
@@ -601,7 +559,7 @@ TEST_CASE("directives: one idempotency key, one directive", "[directives]") {
                 "idempotency_key = 'once'")
         == 1);
   auto id = test::json_string(first.body, "id");
-  REQUIRE(dir_eventually([&] { return f.state_of(id) == "succeeded"; }));
+  REQUIRE(test::eventually([&] { return f.state_of(id) == "succeeded"; }));
   // A third proposal after success still returns the same directive and
   // emits nothing new.
   CHECK(f.propose(f.member_key, body).status == 200);
@@ -620,7 +578,7 @@ TEST_CASE("directives: one idempotency key, one directive", "[directives]") {
   again.unique_key = "directive-rerun:" + id;
   auto job = storage::enqueue_job(*f.db, again);
   REQUIRE(job);
-  REQUIRE(dir_eventually([&] {
+  REQUIRE(test::eventually([&] {
     return f.text("SELECT state FROM public.jobs WHERE id = $1",
                   {std::to_string(job->id)})
            == "completed";
@@ -661,7 +619,7 @@ TEST_CASE("directives: failing webhooks are retried, each attempt recorded, "
                                + refusing_url + R"("}})");
   REQUIRE(permanent.status == 201);
   auto p_id = test::json_string(permanent.body, "id");
-  REQUIRE(dir_eventually([&] { return f.state_of(p_id) == "failed"; }));
+  REQUIRE(test::eventually([&] { return f.state_of(p_id) == "failed"; }));
   CHECK(refusing.hooks().size() == 1);
   CHECK_THAT(f.text("SELECT error FROM \"org_dir\".directives WHERE id = $1",
                     {p_id}),
@@ -672,7 +630,7 @@ TEST_CASE("directives: failing webhooks are retried, each attempt recorded, "
                              + flaky_url + R"("}})");
   REQUIRE(retried.status == 201);
   auto r_id = test::json_string(retried.body, "id");
-  REQUIRE(dir_eventually([&] { return f.state_of(r_id) == "failed"; }, 60000ms));
+  REQUIRE(test::eventually([&] { return f.state_of(r_id) == "failed"; }, 60000ms));
   auto hooks = flaky.hooks();
   auto attempts = static_cast<int64_t>(hooks.size());
   CHECK(attempts > 1);
@@ -681,7 +639,7 @@ TEST_CASE("directives: failing webhooks are retried, each attempt recorded, "
     CHECK(h.headers.at("webhook-id") == r_id);
   // Each attempt's error is kept on the directive (the earlier ones by a
   // write of their own, which may land just after the final one).
-  REQUIRE(dir_eventually([&] {
+  REQUIRE(test::eventually([&] {
     return f.count("SELECT jsonb_array_length(attempt_errors) FROM "
                    "\"org_dir\".directives WHERE id = $1",
                    {r_id})

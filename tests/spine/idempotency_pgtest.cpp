@@ -27,26 +27,12 @@
 #include "fp/storage/users.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/spine_fixture.hpp"
 
 using namespace std::chrono_literals;
 using namespace fp;
 
 namespace {
-
-std::unique_ptr<storage::pg_session> idem_session(const std::string& url) {
-  auto s = storage::connect(url, 10s);
-  if (!s)
-    FAIL("cannot connect: " << caf::to_string(s.error()));
-  return std::move(*s);
-}
-
-int64_t idem_scalar(storage::pg_session& s, const std::string& sql) {
-  auto r = s.exec(sql);
-  if (!r)
-    FAIL("query failed: " << caf::to_string(r.error()) << "\n" << sql);
-  REQUIRE(r->rows() == 1);
-  return r->int64(0, 0);
-}
 
 /// A scratch database with one organization "idem" and two write keys.
 struct idem_fixture {
@@ -59,35 +45,17 @@ struct idem_fixture {
   uint16_t port = 0;
 
   idem_fixture() {
-    url = test::create_scratch_database("idem");
-    db = idem_session(url);
-    auto applied = storage::apply_migrations(*db, storage::public_migrations());
-    if (!applied)
-      FAIL("migrations: " << caf::to_string(applied.error()));
-    auto user = storage::create_user(*db, "idem@example.com", "correct horse");
-    REQUIRE(user);
-    auto org = actors::create_org(*db, "idem", "Idem", user->id,
-                                  storage::tenant_migrations());
-    if (!org)
-      FAIL("create org: " << caf::to_string(org.error()));
+    url = test::migrated_database("idem");
+    db = test::open_session(url);
+    auto user_id = test::create_test_user(*db, "idem@example.com");
+    auto org = test::create_test_org(*db, "idem", "Idem", user_id);
     for (auto* out : {&key_a, &key_b}) {
-      auto k = storage::create_api_key(*db, org->id, user->id, "writer",
-                                       {"write"}, "");
-      REQUIRE(k);
-      *out = k->key;
+      auto k = test::create_test_key(*db, org.id, user_id, "writer", {"write"});
+      *out = k.key;
       if (key_a_id.empty())
-        key_a_id = k->record.id;
+        key_a_id = k.record.id;
     }
-    config::settings cfg;
-    cfg.database_url = url;
-    cfg.listen_host = "127.0.0.1";
-    cfg.listen_port = 0;
-    cfg.log_level = "warn";
-    cfg.shutdown_grace = 2000ms;
-    auto started = net::node::start(cfg);
-    if (!started)
-      FAIL("node: " << caf::to_string(started.error()));
-    node = std::move(*started);
+    node = test::start_node(test::node_settings(url));
     port = node->port();
   }
 
@@ -108,7 +76,7 @@ struct idem_fixture {
   }
 
   int64_t signals_of_type(const std::string& type) {
-    return idem_scalar(*db, "SELECT count(*) FROM \"org_idem\".signals "
+    return test::scalar(*db, "SELECT count(*) FROM \"org_idem\".signals "
                             "WHERE type = '" + type + "'");
   }
 };
@@ -237,7 +205,7 @@ TEST_CASE("idempotency: failures free the key; callers have their own keys; "
                      "now() - interval '10 minutes' WHERE key = 'stuck'"));
   CHECK(f.post(f.key_a, body, "stuck").status == 201);
   CHECK(f.signals_of_type("idem.stuck") == 1);
-  CHECK(idem_scalar(*f.db, "SELECT count(*) FROM \"org_idem\".idempotency_keys "
+  CHECK(test::scalar(*f.db, "SELECT count(*) FROM \"org_idem\".idempotency_keys "
                            "WHERE key = 'stuck' AND state = 'completed'")
         == 1);
 
@@ -252,7 +220,7 @@ TEST_CASE("idempotency: claims, takeover and release in storage",
           "[idempotency]") {
   using outcome = storage::idempotency_claim::outcome;
   auto url = test::create_scratch_database("idem_store");
-  auto db = idem_session(url);
+  auto db = test::open_session(url);
   REQUIRE(storage::apply_migrations(*db, storage::public_migrations()));
   auto user = storage::create_user(*db, "store@example.com", "correct horse");
   REQUIRE(user);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -31,6 +32,7 @@
 #include "fp/storage/users.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/spine_fixture.hpp"
 
 using namespace std::chrono_literals;
 using namespace fp;
@@ -38,40 +40,18 @@ using storage::pg_session;
 
 namespace {
 
-std::unique_ptr<pg_session> open_session(const std::string& url) {
-  auto s = storage::connect(url, 10s);
-  if (!s)
-    FAIL("cannot connect: " << caf::to_string(s.error()));
-  return std::move(*s);
+using test::open_session;
+using test::scalar;
+using test::text;
+
+/// Polls every 10 ms: lease and schedule cases wait on short windows.
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds limit = 20s) {
+  return test::eventually(pred, limit, 10ms);
 }
 
 /// A scratch database with the public migrations applied.
-std::string fresh_database() {
-  auto url = test::create_scratch_database("jobs");
-  auto s = open_session(url);
-  auto applied = storage::apply_migrations(*s, storage::public_migrations());
-  if (!applied)
-    FAIL("public migrations: " << caf::to_string(applied.error()));
-  return url;
-}
-
-int64_t scalar(pg_session& s, const std::string& sql,
-               storage::sql_params params = {}) {
-  auto r = s.exec(sql, std::move(params));
-  if (!r)
-    FAIL("query failed: " << caf::to_string(r.error()) << "\n" << sql);
-  REQUIRE(r->rows() == 1);
-  return r->int64(0, 0);
-}
-
-std::string text(pg_session& s, const std::string& sql,
-                 storage::sql_params params = {}) {
-  auto r = s.exec(sql, std::move(params));
-  if (!r)
-    FAIL("query failed: " << caf::to_string(r.error()) << "\n" << sql);
-  REQUIRE(r->rows() == 1);
-  return std::string{r->text(0, 0)};
-}
+std::string fresh_database() { return test::migrated_database("jobs"); }
 
 void exec(pg_session& s, const std::string& sql) {
   if (auto r = s.exec(sql); !r)
@@ -110,17 +90,6 @@ storage::job_record job(pg_session& s, int64_t id) {
     FAIL("get_job: " << caf::to_string(r.error()));
   REQUIRE(*r);
   return **r;
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
 }
 
 /// Number of entries of a JSON array text.
@@ -785,33 +754,19 @@ struct jobs_http_fixture {
   jobs_http_fixture() {
     url = fresh_database();
     db = open_session(url);
-    auto user = storage::create_user(*db, "jobs@example.com", "correct horse");
-    REQUIRE(user);
+    auto user_id = test::create_test_user(*db, "jobs@example.com");
     auto make_org = [&](const char* slug) {
-      auto org = actors::create_org(*db, slug, slug, user->id,
-                                    storage::tenant_migrations());
-      if (!org)
-        FAIL("create org: " << caf::to_string(org.error()));
+      auto org = test::create_test_org(*db, slug, slug, user_id);
       auto key = [&](std::vector<std::string> scopes) {
-        auto k = storage::create_api_key(*db, org->id, user->id, "k", scopes, "");
-        REQUIRE(k);
-        return k->key;
+        return test::create_test_key(*db, org.id, user_id, "k", scopes).key;
       };
-      return org_keys{org->id, key({"admin"}), key({"write"})};
+      return org_keys{org.id, key({"admin"}), key({"write"})};
     };
     a = make_org("jobs_a");
     b = make_org("jobs_b");
-    config::settings cfg;
-    cfg.database_url = url;
-    cfg.listen_host = "127.0.0.1";
-    cfg.listen_port = 0;
-    cfg.log_level = "error";
-    cfg.shutdown_grace = 2000ms;
+    auto cfg = test::node_settings(url, "error");
     cfg.job_poll_interval = 200ms;
-    auto started = net::node::start(cfg);
-    if (!started)
-      FAIL("node: " << caf::to_string(started.error()));
-    node = std::move(*started);
+    node = test::start_node(cfg);
   }
 
   ~jobs_http_fixture() {
@@ -821,10 +776,7 @@ struct jobs_http_fixture {
 
   test::response call(const std::string& method, const std::string& key,
                       const std::string& target) {
-    auto res = test::fetch(node->port(), method, target,
-                           {"Authorization: Bearer " + key}, "");
-    REQUIRE(res);
-    return *res;
+    return test::call_with_key(node->port(), key, method, target);
   }
 };
 

@@ -26,48 +26,12 @@
 #include "fp/storage/users.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/spine_fixture.hpp"
 
 using namespace std::chrono_literals;
 using namespace fp;
 
 namespace {
-
-std::unique_ptr<storage::pg_session> replay_session(const std::string& url) {
-  auto s = storage::connect(url, 10s);
-  if (!s)
-    FAIL("cannot connect: " << caf::to_string(s.error()));
-  return std::move(*s);
-}
-
-int64_t replay_scalar(storage::pg_session& s, const std::string& sql,
-                      storage::sql_params params = {}) {
-  auto r = s.exec(sql, std::move(params));
-  if (!r)
-    FAIL("query failed: " << caf::to_string(r.error()) << "\n" << sql);
-  REQUIRE(r->rows() == 1);
-  return r->int64(0, 0);
-}
-
-std::string replay_text(storage::pg_session& s, const std::string& sql,
-                        storage::sql_params params = {}) {
-  auto r = s.exec(sql, std::move(params));
-  if (!r)
-    FAIL("query failed: " << caf::to_string(r.error()) << "\n" << sql);
-  REQUIRE(r->rows() == 1);
-  return std::string{r->text(0, 0)};
-}
-
-/// Polls `pred` until it holds or `limit` passes.
-bool replay_eventually(const std::function<bool()>& pred,
-                       std::chrono::milliseconds limit = 20000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
 
 /// Runs the real binary with `args`; returns its exit code and output
 /// (stdout and stderr together).
@@ -98,30 +62,18 @@ struct replay_fixture {
   uint16_t port = 0;
 
   replay_fixture() {
-    url = test::create_scratch_database("replay");
-    db = replay_session(url);
-    auto applied = storage::apply_migrations(*db, storage::public_migrations());
-    if (!applied)
-      FAIL("migrations: " << caf::to_string(applied.error()));
-    auto user = storage::create_user(*db, "replay@example.com", "correct horse");
-    REQUIRE(user);
-    auto org = actors::create_org(*db, "rpl", "Replay", user->id,
-                                  storage::tenant_migrations());
-    if (!org)
-      FAIL("create org: " << caf::to_string(org.error()));
-    org_id = org->id;
-    auto other = actors::create_org(*db, "rpl_other", "Other", user->id,
-                                    storage::tenant_migrations());
-    if (!other)
-      FAIL("create org: " << caf::to_string(other.error()));
+    url = test::migrated_database("replay");
+    db = test::open_session(url);
+    auto user_id = test::create_test_user(*db, "replay@example.com");
+    auto org = test::create_test_org(*db, "rpl", "Replay", user_id);
+    org_id = org.id;
+    auto other = test::create_test_org(*db, "rpl_other", "Other", user_id);
     auto key = [&](const std::string& org, std::vector<std::string> scopes) {
-      auto k = storage::create_api_key(*db, org, user->id, "k", scopes, "");
-      REQUIRE(k);
-      return k->key;
+      return test::create_test_key(*db, org, user_id, "k", scopes).key;
     };
-    admin_key = key(org->id, {"admin"});
-    member_key = key(org->id, {"write"});
-    other_admin_key = key(other->id, {"admin"});
+    admin_key = key(org.id, {"admin"});
+    member_key = key(org.id, {"write"});
+    other_admin_key = key(other.id, {"admin"});
     storage::new_subscription sub;
     sub.pattern = "replay.source";
     sub.directive_type = "signal.emit";
@@ -130,17 +82,9 @@ struct replay_fixture {
     if (!made)
       FAIL("subscription: " << caf::to_string(made.error()));
     subscription_id = made->id;
-    config::settings cfg;
-    cfg.database_url = url;
-    cfg.listen_host = "127.0.0.1";
-    cfg.listen_port = 0;
-    cfg.log_level = "warn";
-    cfg.shutdown_grace = 2000ms;
+    auto cfg = test::node_settings(url);
     cfg.job_poll_interval = 200ms;
-    auto started = net::node::start(cfg);
-    if (!started)
-      FAIL("node: " << caf::to_string(started.error()));
-    node = std::move(*started);
+    node = test::start_node(cfg);
     port = node->port();
   }
 
@@ -151,16 +95,11 @@ struct replay_fixture {
 
   test::response post(const std::string& key, const std::string& target,
                       const std::string& body = {}) {
-    std::vector<std::string> headers{"Authorization: Bearer " + key};
-    if (!body.empty())
-      headers.push_back("Content-Type: application/json");
-    auto res = test::fetch(port, "POST", target, headers, body);
-    REQUIRE(res);
-    return *res;
+    return test::call_with_key(port, key, "POST", target, body);
   }
 
   int64_t count(const std::string& sql, storage::sql_params params = {}) {
-    return replay_scalar(*db, sql, std::move(params));
+    return test::scalar(*db, sql, std::move(params));
   }
 
   /// Completed signal.handle jobs for `signal` under `correlation`.
@@ -188,12 +127,12 @@ TEST_CASE("replay: a new correlation, a record linking the original, and no "
   REQUIRE(emitted.status == 201);
   auto signal_id = test::json_string(emitted.body, "id");
   REQUIRE(!signal_id.empty());
-  auto original_correlation = replay_text(
+  auto original_correlation = test::text(
     *f.db, "SELECT correlation_id FROM \"org_rpl\".signals WHERE id = $1",
     {signal_id});
   // The subscription's directive runs and emits its result once.
-  REQUIRE(replay_eventually([&] { return f.results() == 1; }));
-  REQUIRE(replay_eventually(
+  REQUIRE(test::eventually([&] { return f.results() == 1; }));
+  REQUIRE(test::eventually(
     [&] { return f.handled(signal_id, original_correlation) == 1; }));
   auto directive_key = "sub:" + f.subscription_id + ":" + signal_id;
   CHECK(f.count("SELECT count(*) FROM \"org_rpl\".directives WHERE "
@@ -226,7 +165,7 @@ TEST_CASE("replay: a new correlation, a record linking the original, and no "
                 {signal_id, correlation, original_correlation})
         == 1);
   // The handler ran again, under the new correlation ...
-  REQUIRE(replay_eventually([&] { return f.handled(signal_id, correlation) == 1; }));
+  REQUIRE(test::eventually([&] { return f.handled(signal_id, correlation) == 1; }));
   // ... and found the directive already there: no second directive, no
   // second result.
   CHECK(f.count("SELECT count(*) FROM \"org_rpl\".directives WHERE "
@@ -246,7 +185,7 @@ TEST_CASE("replay: the CLI replays by time and type; bad flags are one-line "
           "errors",
           "[replay]") {
   replay_fixture f;
-  auto since = replay_text(*f.db, "SELECT to_char(now() AT TIME ZONE 'UTC' - "
+  auto since = test::text(*f.db, "SELECT to_char(now() AT TIME ZONE 'UTC' - "
                                   "interval '1 minute', "
                                   "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
   std::vector<std::string> ids;
@@ -260,9 +199,9 @@ TEST_CASE("replay: the CLI replays by time and type; bad flags are one-line "
                  R"({"type":"replay.unrelated","payload":{}})")
             .status
           == 201);
-  REQUIRE(replay_eventually([&] { return f.results() == 2; }));
+  REQUIRE(test::eventually([&] { return f.results() == 2; }));
   // Wait until the first handling is finished, so the replay enqueues.
-  REQUIRE(replay_eventually([&] {
+  REQUIRE(test::eventually([&] {
     return f.count("SELECT count(*) FROM public.jobs WHERE tenant = $1 AND "
                    "state <> 'completed'",
                    {f.org_id})
@@ -282,7 +221,7 @@ TEST_CASE("replay: the CLI replays by time and type; bad flags are one-line "
                 "'signal.replayed' AND actor_kind = 'system'")
         == 2);
   // Both handlers run again; the directives are not repeated.
-  REQUIRE(replay_eventually([&] {
+  REQUIRE(test::eventually([&] {
     return f.count("SELECT count(*) FROM public.jobs WHERE kind = "
                    "'signal.handle' AND state = 'completed'")
            == 4;

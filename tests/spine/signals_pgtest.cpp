@@ -37,6 +37,7 @@
 #include "fp/storage/users.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/spine_fixture.hpp"
 
 using namespace std::chrono_literals;
 using namespace fp;
@@ -87,44 +88,21 @@ struct sig_fixture {
   uint16_t port = 0;
 
   sig_fixture() {
-    url = test::create_scratch_database("sig");
-    auto s = storage::connect(url, 10s);
-    if (!s)
-      FAIL("cannot connect: " << caf::to_string(s.error()));
-    db = std::move(*s);
-    auto applied = storage::apply_migrations(*db, storage::public_migrations());
-    if (!applied)
-      FAIL("migrations: " << caf::to_string(applied.error()));
-    auto user = storage::create_user(*db, "sig@example.com", "correct horse");
-    REQUIRE(user);
-    user_id = user->id;
+    url = test::migrated_database("sig");
+    db = test::open_session(url);
+    user_id = test::create_test_user(*db, "sig@example.com");
     for (auto [slug, keys] : {std::pair{"sga", &a}, std::pair{"sgb", &b}}) {
-      auto org = actors::create_org(*db, slug, slug, user->id,
-                                    storage::tenant_migrations());
-      if (!org)
-        FAIL("create org: " << caf::to_string(org.error()));
-      keys->id = org->id;
-      auto w = storage::create_api_key(*db, org->id, user->id, "writer",
-                                       {"write"}, "");
-      auto adm = storage::create_api_key(*db, org->id, user->id, "admin",
-                                         {"admin"}, "");
-      REQUIRE(w);
-      REQUIRE(adm);
-      keys->writer = w->key;
-      keys->writer_id = w->record.id;
-      keys->admin = adm->key;
+      auto org = test::create_test_org(*db, slug, slug, user_id);
+      keys->id = org.id;
+      auto w = test::create_test_key(*db, org.id, user_id, "writer", {"write"});
+      auto adm = test::create_test_key(*db, org.id, user_id, "admin", {"admin"});
+      keys->writer = w.key;
+      keys->writer_id = w.record.id;
+      keys->admin = adm.key;
     }
-    config::settings cfg;
-    cfg.database_url = url;
-    cfg.listen_host = "127.0.0.1";
-    cfg.listen_port = 0;
-    cfg.log_level = "warn";
-    cfg.shutdown_grace = 2000ms;
+    auto cfg = test::node_settings(url);
     cfg.signal_payload_limit = 2048;
-    auto started = net::node::start(cfg);
-    if (!started)
-      FAIL("node: " << caf::to_string(started.error()));
-    node = std::move(*started);
+    node = test::start_node(cfg);
     port = node->port();
   }
 
@@ -136,25 +114,14 @@ struct sig_fixture {
   test::response call(const std::string& key, const std::string& method,
                       const std::string& target,
                       const std::string& body = {}) {
-    std::vector<std::string> headers{"Authorization: Bearer " + key};
-    if (!body.empty())
-      headers.push_back("Content-Type: application/json");
-    auto res = test::fetch(port, method, target, headers, body);
-    REQUIRE(res);
-    return *res;
+    return test::call_with_key(port, key, method, target, body);
   }
 
   test::response emit(const std::string& key, const std::string& body) {
     return call(key, "POST", "/api/v1/signals", body);
   }
 
-  int64_t scalar(const std::string& sql) {
-    auto r = db->exec(sql);
-    if (!r)
-      FAIL("query failed: " << caf::to_string(r.error()) << "\n" << sql);
-    REQUIRE(r->rows() == 1);
-    return r->int64(0, 0);
-  }
+  int64_t scalar(const std::string& sql) { return test::scalar(*db, sql); }
 };
 
 std::string batch_of(const std::vector<std::string>& items) {
@@ -550,10 +517,7 @@ TEST_CASE("signals: seq follows commit order, not insert order",
           "[signals]") {
   sig_fixture f;
   auto open = [&] {
-    auto s = storage::connect(f.url, 10s);
-    if (!s)
-      FAIL("cannot connect: " << caf::to_string(s.error()));
-    return std::move(*s);
+    return test::open_session(f.url);
   };
   auto first = open();
   auto second = open();

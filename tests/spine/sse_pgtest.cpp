@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -29,6 +30,7 @@
 #include "fp/storage/users.hpp"
 #include "http_client.hpp"
 #include "pg_cluster.hpp"
+#include "spine_fixture.hpp"
 
 using namespace std::chrono_literals;
 using namespace fp;
@@ -240,22 +242,9 @@ private:
 
 // -- a node with two organizations ---------------------------------------------------
 
-test::response call(uint16_t port, const std::string& method,
-                    const std::string& target, std::vector<std::string> headers = {},
-                    const std::string& body = {}) {
-  if (!body.empty())
-    headers.push_back("Content-Type: application/json");
-  auto res = test::fetch(port, method, target, headers, body);
-  REQUIRE(res);
-  return *res;
-}
+using test::call;
 
-std::unique_ptr<pg_session> open_session(const std::string& url) {
-  auto s = storage::connect(url, 10s);
-  if (!s)
-    FAIL("cannot connect: " << caf::to_string(s.error()));
-  return std::move(*s);
-}
+using test::open_session;
 
 struct tenant {
   actors::tenant_ref ref;
@@ -272,33 +261,14 @@ struct fixture {
   tenant beta;
 
   explicit fixture(ms heartbeat = 15000ms) {
-    url = test::create_scratch_database("sse");
+    url = test::migrated_database("sse");
     db = open_session(url);
-    auto applied = storage::apply_migrations(*db, storage::public_migrations());
-    if (!applied)
-      FAIL("public migrations: " << caf::to_string(applied.error()));
-    REQUIRE(storage::create_user(*db, "owner@example.com", "correct horse"));
-    config::settings cfg;
-    cfg.database_url = url;
-    cfg.listen_host = "127.0.0.1";
-    cfg.listen_port = 0;
-    cfg.log_level = "warn";
-    cfg.shutdown_grace = 2000ms;
+    test::create_test_user(*db, "owner@example.com");
+    auto cfg = test::node_settings(url);
     cfg.sse_heartbeat = heartbeat;
-    auto started = net::node::start(cfg);
-    if (!started)
-      FAIL("node: " << caf::to_string(started.error()));
-    node = std::move(*started);
+    node = test::start_node(cfg);
     port = node->port();
-    auto login = call(port, "POST", "/api/v1/session", {},
-                      R"({"email":"owner@example.com","password":"correct horse"})");
-    REQUIRE(login.status == 200);
-    auto cookie = login.headers["set-cookie"];
-    auto at = cookie.find("fp_session=");
-    REQUIRE(at != std::string::npos);
-    std::vector<std::string> owner{
-      "Cookie: fp_session=" + cookie.substr(at + 11, cookie.find(';', at) - at - 11),
-      "X-CSRF-Token: " + test::json_string(login.body, "csrf_token")};
+    auto owner = test::log_in(port, "owner@example.com");
     acme = make_tenant(owner, "acme");
     beta = make_tenant(owner, "beta");
   }
@@ -728,15 +698,8 @@ std::string hub_status(net::node& node) {
   return "no hub";
 }
 
-template <class Pred>
-bool eventually(Pred pred, ms timeout = 10000ms) {
-  auto deadline = steady::now() + timeout;
-  while (steady::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
+bool eventually(const std::function<bool()>& pred, ms timeout = 10000ms) {
+  return test::eventually(pred, timeout, 20ms);
 }
 
 } // namespace

@@ -3,7 +3,7 @@
 // Tenant-schema migrations: the files of storage/migrations/tenant, applied
 // once per organization schema and recorded in public.tenant_migrations.
 // Their text names tenant tables as `{{schema}}.table`; the placeholder
-// becomes the quoted schema of a validated slug (actors::quoted_tenant_schema)
+// becomes the quoted schema of a validated slug (quoted_tenant_schema)
 // so no statement ever depends on search_path.
 
 #include <string>
@@ -24,6 +24,11 @@ inline constexpr std::string_view schema_placeholder = "{{schema}}";
 /// `make_migration`, so names and checksums follow the public ones; the
 /// checksum covers the text before substitution, equal for every tenant).
 const std::vector<migration>& tenant_migrations();
+
+/// The tenant schema of `slug` as a quoted SQL identifier, "\"org_<slug>\"".
+/// Only valid slugs reach here, so no escaping is needed, but quotes are
+/// doubled anyway.
+std::string quoted_tenant_schema(std::string_view slug);
 
 /// `sql` with every `{{schema}}` replaced by `quoted_schema`.
 std::string render_tenant_sql(std::string_view sql,
