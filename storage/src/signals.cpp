@@ -70,7 +70,9 @@ std::string insert_sql(const std::string& schema, bool dedupe) {
   // taken after the emit lock was granted, so the maximum is current. The
   // second branch returns the originals of duplicate dedupe keys: rows
   // inserted by `ins` are invisible to it (same snapshot), so it sees only
-  // signals that existed before. The NOTIFY runs only when `ins` produced a
+  // signals that existed before. It probes the unique index once per key
+  // (LATERAL ... LIMIT 1): `dedupe_key = ANY($12)` let the cached generic
+  // plan, made while the table was empty, scan the whole table per batch. The NOTIFY runs only when `ins` produced a
   // row (the scalar subquery is evaluated on the first one).
   return "WITH v AS ("
          " SELECT u.*, m.base + u.ord AS seq FROM unnest($1::uuid[], "
@@ -99,8 +101,9 @@ std::string insert_sql(const std::string& schema, bool dedupe) {
          + "', $11 || ':' || max(seq)) AS n FROM ins HAVING count(*) > 0) "
            "SELECT true, ins.*, (SELECT count(*) FROM note) FROM ins "
            "UNION ALL SELECT false, "
-         + record_columns("o") + ", 0 FROM " + schema
-         + ".signals o WHERE o.dedupe_key = ANY($12::text[])";
+         + record_columns("o") + ", 0 FROM unnest($12::text[]) AS k(key) "
+           "CROSS JOIN LATERAL (SELECT * FROM " + schema
+         + ".signals x WHERE x.dedupe_key = k.key LIMIT 1) o";
 }
 
 std::string upper_bound_of(std::string prefix) {
