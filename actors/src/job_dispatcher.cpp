@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 #include <caf/all.hpp>
 
@@ -42,6 +43,20 @@ queue_metrics& job_context_shared::of(const std::string& queue) {
   return per_queue.emplace(queue, m).first->second;
 }
 
+bool job_context_shared::defer(std::vector<storage::job_lease>& leases) {
+  std::lock_guard<std::mutex> guard{done_mtx_};
+  if (stopping_)
+    return false;
+  done_.insert(done_.end(), leases.begin(), leases.end());
+  return true;
+}
+
+std::vector<storage::job_lease> job_context_shared::take_deferred(bool stop) {
+  std::lock_guard<std::mutex> guard{done_mtx_};
+  stopping_ = stopping_ || stop;
+  return std::exchange(done_, {});
+}
+
 } // namespace detail
 
 namespace {
@@ -61,6 +76,8 @@ struct queue_state {
   bool dirty = true;
   /// The tenant served last, where the next claim's tenant scan starts.
   std::optional<std::string> cursor;
+  /// The previous claim held only jobs whose handlers do no database work.
+  bool pure = false;
 };
 
 struct worker_slot {
@@ -81,7 +98,12 @@ struct dispatcher_state {
   std::unordered_map<int64_t, int64_t> leases;
   /// Job id -> queue, for the in-flight counts.
   std::unordered_map<int64_t, std::string> queue_of;
+  /// Completed by workers without database work, recorded with the next
+  /// claim (or on their own when no claim follows in the same round).
+  std::vector<storage::job_lease> unrecorded;
   bool claim_scheduled = false;
+  /// Backend of `db` on which JIT was turned off.
+  int jit_off_pid = 0;
   clock_type::time_point last_prune{};
   clock_type::time_point last_db_warning{};
   static inline const char* name = "fp.job_dispatcher";
@@ -91,6 +113,9 @@ struct dispatcher_state {
   dispatcher_state& operator=(const dispatcher_state&) = delete;
 
   ~dispatcher_state() {
+    // Workers still running record their own completions from now on.
+    if (ctx)
+      ctx->take_deferred(true);
     for (auto& w : workers)
       if (w.handle)
         caf::anon_send_exit(w.handle, caf::exit_reason::user_shutdown);
@@ -129,6 +154,16 @@ storage::pg_session* control(dispatcher_ptr self) {
       err = std::move(db.error());
   } else {
     err = st.db->ensure_connected();
+  }
+  if (!err && st.db->backend_pid() != st.jit_off_pid) {
+    // The claim's estimates (tenants x per-tenant limit, both unknown to
+    // the planner) exceed jit_above_cost: JIT compiling every claim took
+    // 10x the claim itself. These short statements never gain from JIT.
+    auto r = st.db->exec("SET jit = off");
+    if (r)
+      st.jit_off_pid = st.db->backend_pid();
+    else
+      err = std::move(r.error());
   }
   if (!err)
     return st.db.get();
@@ -202,6 +237,15 @@ void on_batch_done(dispatcher_ptr self, worker_slot* w, const job_batch& batch,
                    const job_batch_report& rep) {
   if (w)
     w->busy = false;
+  if (rep.deferred) {
+    // The outbox holds this batch's completions (and maybe others').
+    auto done = self->state.ctx->take_deferred();
+    auto& un = self->state.unrecorded;
+    un.insert(un.end(), done.begin(), done.end());
+    dispatch_pending(self);
+    schedule_claim(self);
+    return;
+  }
   if (rep.err)
     warn("job batch failed; its jobs will be rescued when their leases expire",
          rep.err);
@@ -218,6 +262,54 @@ void on_batch_done(dispatcher_ptr self, worker_slot* w, const job_batch& batch,
     queue_for(self, j.queue).dirty = true;
   dispatch_pending(self);
   schedule_claim(self);
+}
+
+/// Books the recorded completions of `st.unrecorded` (`done` says which
+/// were recorded and which were stale) and frees their slots.
+void on_recorded(dispatcher_ptr self, const storage::finished_jobs& done) {
+  auto& st = self->state;
+  auto bump = [&](const std::vector<int64_t>& ids,
+                  runtime::counter* detail::queue_metrics::*which) {
+    const std::string* last = nullptr;
+    runtime::counter* c = nullptr;
+    for (auto id : ids) {
+      auto it = st.queue_of.find(id);
+      if (it == st.queue_of.end())
+        continue;
+      if (!last || *last != it->second) {
+        last = &it->second;
+        c = st.ctx->of(it->second).*which;
+      }
+      c->inc();
+    }
+  };
+  bump(done.completed, &detail::queue_metrics::completed);
+  bump(done.stale, &detail::queue_metrics::stale);
+  for (auto& l : st.unrecorded)
+    if (auto it = st.queue_of.find(l.id); it != st.queue_of.end())
+      queue_for(self, it->second).dirty = true;
+  std::vector<int64_t> ids;
+  ids.reserve(st.unrecorded.size());
+  for (auto& l : st.unrecorded)
+    ids.push_back(l.id);
+  st.unrecorded.clear();
+  release(self, ids);
+  // Their slots are free now.
+  schedule_claim(self);
+}
+
+/// Records `st.unrecorded` in a statement of its own.
+void record_unrecorded(dispatcher_ptr self, storage::pg_session& db) {
+  auto& st = self->state;
+  if (st.unrecorded.empty())
+    return;
+  auto done = storage::finish_jobs(db, st.unrecorded, {});
+  if (!done) {
+    // Kept (their leases too): the next round tries again.
+    warn("completing jobs failed", done.error());
+    return;
+  }
+  on_recorded(self, *done);
 }
 
 void run_on(dispatcher_ptr self, worker_slot& w, job_batch batch) {
@@ -293,25 +385,41 @@ bool claim_queue(dispatcher_ptr self, const std::string& name, queue_state& q,
                  storage::pg_session& db) {
   auto& st = self->state;
   auto& opts = st.ctx->opts;
-  auto free = q.concurrency - q.in_flight;
+  // Slots of jobs that this claim records as completed are free as well.
+  int finishing = 0;
+  for (auto& l : st.unrecorded)
+    if (auto it = st.queue_of.find(l.id);
+        it != st.queue_of.end() && it->second == name)
+      ++finishing;
+  auto free = q.concurrency - q.in_flight + finishing;
   if (!q.dirty || free <= 0)
     return false;
   // Enough is waiting for the workers already: claiming more would only
   // hold leases longer.
   if (st.pending.size() >= st.workers.size())
     return false;
-  auto limit = std::min<int>(free, static_cast<int>(std::max(1u, opts.batch)));
-  auto jobs = storage::claim_jobs(db, name, limit, opts.owner, opts.lease,
-                                  q.cursor);
-  if (!jobs) {
-    warn("claiming jobs failed", jobs.error());
+  auto batch = q.pure ? std::max(opts.batch, opts.pure_batch) : opts.batch;
+  auto limit = std::min<int>(free, static_cast<int>(std::max(1u, batch)));
+  auto claimed = storage::complete_and_claim_jobs(db, st.unrecorded, name,
+                                                  limit, opts.owner,
+                                                  opts.lease, q.cursor);
+  if (!claimed) {
+    warn("claiming jobs failed", claimed.error());
     return false;
   }
+  if (!st.unrecorded.empty())
+    on_recorded(self, claimed->finished);
+  auto* jobs = &claimed->claimed;
   if (jobs->empty()) {
     q.dirty = false;
     return false;
   }
   q.cursor = next_cursor(q.cursor, *jobs);
+  auto& registry = *opts.registry;
+  q.pure = std::all_of(jobs->begin(), jobs->end(), [&](const auto& j) {
+    auto* e = registry.find_entry(j.kind);
+    return e && e->pure;
+  });
   auto now = clock_type::now();
   auto& m = st.ctx->of(name);
   m.claimed->inc(jobs->size());
@@ -328,6 +436,7 @@ bool claim_queue(dispatcher_ptr self, const std::string& name, queue_state& q,
   for (std::size_t i = 0; i < jobs->size(); i += per) {
     job_batch b;
     b.claimed_at = now;
+    b.defer_completion = true;
     auto end = std::min(jobs->size(), i + per);
     b.jobs.assign(std::make_move_iterator(jobs->begin() + static_cast<long>(i)),
                   std::make_move_iterator(jobs->begin() + static_cast<long>(end)));
@@ -349,6 +458,8 @@ void claim_round(dispatcher_ptr self) {
   bool more = false;
   for (auto& [name, q] : st.queues)
     more = claim_queue(self, name, q, *db) || more;
+  // No claim took them along.
+  record_unrecorded(self, *db);
   if (more)
     schedule_claim(self);
 }
@@ -485,6 +596,13 @@ dispatcher_impl(dispatcher_ptr self, detail::context_ptr ctx) {
     if (msg.reason == caf::exit_reason::normal)
       return;
     release_pending(self);
+    // Workers record their own completions from now on; the outbox and
+    // what the dispatcher holds are recorded here.
+    auto done = self->state.ctx->take_deferred(true);
+    auto& un = self->state.unrecorded;
+    un.insert(un.end(), done.begin(), done.end());
+    if (auto* db = control(self))
+      record_unrecorded(self, *db);
     self->quit(msg.reason);
   });
   for (auto& q : opts.queues)

@@ -32,7 +32,8 @@ struct queue_metrics {
 };
 
 /// What the dispatcher, its workers and its listener share. Immutable after
-/// spawn except the metric lookups (guarded by `mtx`).
+/// spawn except the metric lookups (guarded by `mtx`) and the outbox of
+/// deferred completions (guarded by its own mutex).
 struct job_context_shared {
   job_dispatcher_options opts;
   runtime::backoff_policy backoff;
@@ -50,6 +51,19 @@ struct job_context_shared {
 
   /// The series of `queue` (created on first use).
   queue_metrics& of(const std::string& queue);
+
+  /// Adds `leases` (completed, not recorded) to the outbox the dispatcher
+  /// records with its next claim; false once the dispatcher is stopping
+  /// (the worker then records them itself).
+  bool defer(std::vector<storage::job_lease>& leases);
+
+  /// Takes the outbox; with `stop`, later `defer` calls are refused.
+  std::vector<storage::job_lease> take_deferred(bool stop = false);
+
+private:
+  std::mutex done_mtx_;
+  bool stopping_ = false;
+  std::vector<storage::job_lease> done_;
 };
 
 using context_ptr = std::shared_ptr<job_context_shared>;
@@ -58,6 +72,9 @@ using context_ptr = std::shared_ptr<job_context_shared>;
 struct job_batch {
   std::vector<storage::claimed_job> jobs;
   std::chrono::steady_clock::time_point claimed_at;
+  /// When every job ran without database work and completed, leave the
+  /// completion to the dispatcher (it records it with its next claim).
+  bool defer_completion = false;
 };
 
 /// What a worker did with a batch.
@@ -67,6 +84,10 @@ struct job_batch_report {
   std::vector<int64_t> discarded;
   /// Lost their lease before they could finish (rescued, cancelled).
   std::vector<int64_t> stale;
+  /// Every job completed without database work and was handed to the
+  /// dispatcher's outbox unrecorded (see `job_context_shared::defer`); the
+  /// lists above are then empty.
+  bool deferred = false;
   /// Set when the batch's transaction failed: nothing of it was recorded
   /// (its leases will expire and the jobs be rescued).
   caf::error err;
@@ -90,7 +111,7 @@ using job_worker_actor = caf::typed_actor<
 job_worker_actor spawn_job_worker(caf::local_actor* parent, context_ptr ctx);
 
 /// Runs `batch` on `db` (see job_dispatcher.hpp); never throws.
-job_batch_report run_job_batch(const job_context_shared& ctx,
+job_batch_report run_job_batch(job_context_shared& ctx,
                                storage::pg_session& db, const job_batch& batch);
 
 /// A detached actor that LISTENs on `fp_jobs` and sends (wake, queue) to

@@ -1,5 +1,7 @@
 // Job workers: run a claimed batch in one transaction on their own
-// connection and finish every job of it with one fenced statement.
+// connection and finish every job of it with one fenced statement; a batch
+// of handlers without database work that all completed is left to the
+// dispatcher, which records it with its next claim.
 
 #include <algorithm>
 #include <exception>
@@ -123,7 +125,7 @@ void record(job_batch_report& rep, storage::finished_jobs&& done,
 
 } // namespace
 
-job_batch_report run_job_batch(const job_context_shared& ctx,
+job_batch_report run_job_batch(job_context_shared& ctx,
                                storage::pg_session& db, const job_batch& batch) {
   job_batch_report rep;
   auto& registry = *ctx.opts.registry;
@@ -157,6 +159,11 @@ job_batch_report run_job_batch(const job_context_shared& ctx,
       if (i == 0)
         observe_start(ctx, batch);
       run_plain(i);
+    }
+    if (batch.defer_completion && out.failed.empty()
+        && ctx.defer(out.completed)) {
+      rep.deferred = true;
+      return rep;
     }
     if (auto err = db.ensure_connected()) {
       rep.err = std::move(err);

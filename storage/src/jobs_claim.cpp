@@ -18,8 +18,8 @@ using detail::int_array_literal;
 /// jobs_claim: one index probe per tenant, however many jobs each has).
 /// Rotating the start keeps tenants late in the order from waiting when
 /// more tenants are waiting than one claim serves.
-const std::string claim_sql
-  = "WITH RECURSIVE after_cursor AS ("
+const std::string claim_ctes
+  = "after_cursor AS ("
     "  (SELECT j.tenant FROM public.jobs j WHERE j.state = 'available' AND "
     "   j.queue = $1 AND ($5::text IS NULL OR j.tenant > $5::text) "
     "   ORDER BY j.tenant LIMIT 1)"
@@ -51,14 +51,69 @@ const std::string claim_sql
     "    FOR UPDATE OF j SKIP LOCKED) c), "
     // Round-robin over tenants: everyone's first job, then second, ...
     "chosen AS (SELECT id, turn FROM picked ORDER BY turn, priority, run_at, "
-    "  id LIMIT $2) "
-    "UPDATE public.jobs j SET state = 'running', attempt = j.attempt + 1, "
+    "  id LIMIT $2) ";
+
+const std::string claim_update
+  = "UPDATE public.jobs j SET state = 'running', attempt = j.attempt + 1, "
     "  fence = j.fence + 1, lease_owner = $3, lease_expires_at = now() + "
     "  $4::bigint * interval '1 millisecond', attempted_at = now() "
     "FROM chosen WHERE j.id = chosen.id "
     "RETURNING j.id, j.fence, j.queue, j.kind, j.tenant, j.args::text, "
     "  j.priority, j.attempt, j.max_attempts, "
     "  GREATEST(0, extract(epoch FROM now() - j.run_at))::float8, chosen.turn";
+
+const std::string claim_sql = "WITH RECURSIVE " + claim_ctes + claim_update;
+
+/// `claim_sql` that first completes the leases in $6/$7 (fenced). Finished
+/// rows are running, claimed ones available: the two updates never meet.
+/// Rows: (0, claimed columns...) and (1, completed id, NULLs).
+const std::string complete_and_claim_sql
+  = "WITH RECURSIVE done AS (UPDATE public.jobs j SET state = 'completed', "
+    "  finished_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE "
+    + detail::fenced_ids("$6", "$7")
+    + " AND j.state = 'running' RETURNING j.id), "
+    + claim_ctes + ", claimed AS (" + claim_update
+    + ") SELECT 0, c.* FROM claimed c UNION ALL SELECT 1, d.id, NULL, NULL, "
+      "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM done d";
+
+/// Reads the claimed rows of `r` (columns from `col`, rows where `keep`)
+/// in round-robin, priority order.
+template <class Keep>
+std::vector<claimed_job> read_claimed(const result& r, int col, Keep keep) {
+  std::vector<claimed_job> out;
+  std::vector<int64_t> turn;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    if (!keep(i))
+      continue;
+    claimed_job j;
+    j.id = r.int64(i, col);
+    j.fence = r.int64(i, col + 1);
+    j.queue = r.text(i, col + 2);
+    j.kind = r.text(i, col + 3);
+    j.tenant = r.text(i, col + 4);
+    j.args = r.text(i, col + 5);
+    j.priority = static_cast<int>(r.int64(i, col + 6));
+    j.attempt = static_cast<int>(r.int64(i, col + 7));
+    j.max_attempts = static_cast<int>(r.int64(i, col + 8));
+    j.waited = std::strtod(std::string{r.text(i, col + 9)}.c_str(), nullptr);
+    turn.push_back(r.int64(i, col + 10));
+    out.push_back(std::move(j));
+  }
+  // RETURNING has no order: restore the round-robin, priority order.
+  std::vector<std::size_t> idx(out.size());
+  for (std::size_t i = 0; i < idx.size(); ++i)
+    idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+    return std::tie(turn[a], out[a].priority, out[a].id)
+           < std::tie(turn[b], out[b].priority, out[b].id);
+  });
+  std::vector<claimed_job> sorted;
+  sorted.reserve(out.size());
+  for (auto i : idx)
+    sorted.push_back(std::move(out[i]));
+  return sorted;
+}
 
 } // namespace
 
@@ -85,36 +140,43 @@ claim_jobs(pg_session& db, std::string_view queue, int limit,
                              std::move(after_tenant)});
   if (!r)
     return std::move(r.error());
-  std::vector<std::pair<int64_t, std::size_t>> order;
-  out.reserve(static_cast<std::size_t>(r->rows()));
-  for (int i = 0; i < r->rows(); ++i) {
-    claimed_job j;
-    j.id = r->int64(i, 0);
-    j.fence = r->int64(i, 1);
-    j.queue = r->text(i, 2);
-    j.kind = r->text(i, 3);
-    j.tenant = r->text(i, 4);
-    j.args = r->text(i, 5);
-    j.priority = static_cast<int>(r->int64(i, 6));
-    j.attempt = static_cast<int>(r->int64(i, 7));
-    j.max_attempts = static_cast<int>(r->int64(i, 8));
-    j.waited = std::strtod(std::string{r->text(i, 9)}.c_str(), nullptr);
-    order.emplace_back(r->int64(i, 10), out.size());
-    out.push_back(std::move(j));
+  return read_claimed(*r, 0, [](int) { return true; });
+}
+
+caf::expected<claim_outcome>
+complete_and_claim_jobs(pg_session& db, const std::vector<job_lease>& completed,
+                        std::string_view queue, int limit,
+                        std::string_view owner, std::chrono::milliseconds lease,
+                        std::optional<std::string> after_tenant) {
+  if (completed.empty()) {
+    auto jobs = claim_jobs(db, queue, limit, owner, lease,
+                           std::move(after_tenant));
+    if (!jobs)
+      return std::move(jobs.error());
+    return claim_outcome{std::move(*jobs), {}};
   }
-  // RETURNING has no order: restore the round-robin, priority order.
-  std::vector<std::size_t> idx(out.size());
-  for (std::size_t i = 0; i < idx.size(); ++i)
-    idx[i] = i;
-  std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
-    return std::tie(order[a].first, out[a].priority, out[a].id)
-           < std::tie(order[b].first, out[b].priority, out[b].id);
-  });
-  std::vector<claimed_job> sorted;
-  sorted.reserve(out.size());
-  for (auto i : idx)
-    sorted.push_back(std::move(out[i]));
-  return sorted;
+  auto r = db.exec_prepared(
+    "jobs.complete_and_claim", complete_and_claim_sql,
+    {std::string{queue}, std::to_string(std::max(0, limit)),
+     std::string{owner}, detail::millis(lease), std::move(after_tenant),
+     int_array_literal(completed, [](const job_lease& l) { return l.id; }),
+     int_array_literal(completed, [](const job_lease& l) { return l.fence; })});
+  if (!r)
+    return std::move(r.error());
+  claim_outcome out;
+  out.claimed = read_claimed(*r, 1, [&](int i) { return r->int64(i, 0) == 0; });
+  std::vector<int64_t> done;
+  for (int i = 0; i < r->rows(); ++i)
+    if (r->int64(i, 0) == 1)
+      done.push_back(r->int64(i, 1));
+  std::sort(done.begin(), done.end());
+  for (auto& c : completed) {
+    if (std::binary_search(done.begin(), done.end(), c.id))
+      out.finished.completed.push_back(c.id);
+    else
+      out.finished.stale.push_back(c.id);
+  }
+  return out;
 }
 
 caf::expected<std::vector<claimed_job>>
@@ -207,9 +269,9 @@ finish_jobs(pg_session& db, const std::vector<job_lease>& completed,
       "'discarded' ELSE 'available' END";
   static const std::string sql
     = "WITH done AS (UPDATE public.jobs j SET state = 'completed', "
-      "finished_at = now(), lease_owner = NULL, lease_expires_at = NULL FROM "
-      "unnest($1::bigint[], $2::bigint[]) AS c(id, fence) WHERE j.id = c.id "
-      "AND j.fence = c.fence AND j.state = 'running' RETURNING j.id, "
+      "finished_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE "
+      + detail::fenced_ids("$1", "$2")
+      + " AND j.state = 'running' RETURNING j.id, "
       "j.state), "
       "failed AS (UPDATE public.jobs j SET state = "
       + final_state

@@ -57,6 +57,20 @@ inline std::string millis(std::chrono::milliseconds d) {
   return std::to_string(d.count());
 }
 
+/// The condition "job `j` is one of `ids` (bigint[]) with the fence at the
+/// same position in `fences`". No join: a cached generic plan joining
+/// unnest(ids, fences) with public.jobs guessed one row on one side and
+/// rescanned the other for every row (quadratic); this always probes the
+/// primary key and checks the fence in place.
+inline std::string fenced_ids(std::string_view ids, std::string_view fences) {
+  std::string a{ids};
+  a += "::bigint[]";
+  std::string f{fences};
+  f += "::bigint[]";
+  return "j.id = ANY(" + a + ") AND j.fence = (" + f + ")[array_position("
+         + a + ", j.id)]";
+}
+
 /// The columns `read_job_record` expects, from table alias `t`.
 inline std::string job_record_columns(std::string_view t) {
   std::string p{t};

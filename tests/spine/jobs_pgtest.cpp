@@ -262,6 +262,52 @@ TEST_CASE("jobs: a stale lease's late completion is rejected", "[jobs]") {
   CHECK(job(*s, id).state == "completed");
 }
 
+TEST_CASE("jobs: completing with the next claim is fenced and frees the "
+          "jobs it finishes",
+          "[jobs]") {
+  auto url = fresh_database();
+  auto s = open_session(url);
+  std::vector<storage::job_spec> batch(6, spec("merge"));
+  REQUIRE(storage::enqueue_jobs(*s, batch));
+  auto first = claim(*s, "merge", 3, 30s, "node-a");
+  REQUIRE(first.size() == 3);
+  // The same plan is used however often the statement runs (generic plans
+  // come after five executions): complete one job per round.
+  std::vector<storage::job_lease> done{{first[0].id, first[0].fence},
+                                       {first[1].id, first[1].fence + 1}};
+  auto out = storage::complete_and_claim_jobs(*s, done, "merge", 2, "node-a",
+                                              30s, std::nullopt);
+  REQUIRE(out);
+  CHECK(out->finished.completed == std::vector<int64_t>{first[0].id});
+  // A wrong fence changes nothing.
+  CHECK(out->finished.stale == std::vector<int64_t>{first[1].id});
+  CHECK(out->claimed.size() == 2);
+  CHECK(job(*s, first[0].id).state == "completed");
+  CHECK(job(*s, first[1].id).state == "running");
+  for (int round = 0; round < 8; ++round) {
+    auto again = storage::complete_and_claim_jobs(
+      *s, {{first[0].id, first[0].fence}}, "merge", 1, "node-a", 30s,
+      std::nullopt);
+    REQUIRE(again);
+    // Already completed: stale, never completed twice.
+    CHECK(again->finished.completed.empty());
+    CHECK(again->finished.stale.size() == 1);
+  }
+  std::vector<storage::job_lease> rest;
+  for (auto& j : first)
+    if (j.id != first[0].id)
+      rest.push_back({j.id, j.fence});
+  for (auto& j : out->claimed)
+    rest.push_back({j.id, j.fence});
+  auto last = storage::complete_and_claim_jobs(*s, rest, "merge", 10, "node-a",
+                                               30s, std::nullopt);
+  REQUIRE(last);
+  CHECK(last->finished.completed.size() == rest.size());
+  CHECK(scalar(*s, "SELECT count(*) FROM public.jobs WHERE queue = 'merge' "
+                   "AND state = 'completed'")
+        == 1 + static_cast<int64_t>(rest.size()));
+}
+
 TEST_CASE("jobs: a poison job is discarded after its last attempt with "
           "every error kept; retry and cancel",
           "[jobs]") {

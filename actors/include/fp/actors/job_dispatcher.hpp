@@ -10,7 +10,10 @@
 //   runs each handler inside a savepoint (rolled back on failure), and
 //   completes or fails every job with one fenced statement before COMMIT.
 //   A handler's database effects and its job's completion therefore commit
-//   together, exactly once.
+//   together, exactly once. A batch of handlers without database work
+//   (`add_pure`) runs outside any transaction; when all of it completed,
+//   the dispatcher records the completions (fenced) in the statement of its
+//   next claim, and such queues are claimed `pure_batch` jobs at a time.
 // * Leases of claimed jobs are extended every lease/3; expired leases of
 //   crashed nodes are rescued, finished jobs pruned after the retention,
 //   and due cron schedules enqueued, all on timers.
@@ -43,6 +46,10 @@ struct job_dispatcher_options {
   unsigned workers = 8;
   /// Most jobs claimed (and run in one transaction) at once.
   unsigned batch = 100;
+  /// Most jobs claimed at once from a queue whose previous claim held only
+  /// jobs with handlers that do no database work (`add_pure`): they finish
+  /// fast, and their completions ride along with the next claim.
+  unsigned pure_batch = 1000;
   /// Polling fallback when no NOTIFY arrives.
   std::chrono::milliseconds poll_interval{1000};
   /// Lease of a claimed job; extended every lease/3 while it runs.

@@ -165,6 +165,24 @@ struct finished_jobs {
   std::vector<int64_t> stale;
 };
 
+/// What `complete_and_claim_jobs` did.
+struct claim_outcome {
+  /// As `claim_jobs` returns them.
+  std::vector<claimed_job> claimed;
+  /// Only `completed` and `stale` are filled.
+  finished_jobs finished;
+};
+
+/// Completes `completed` (each guarded by its fence, as `finish_jobs`) and
+/// claims as `claim_jobs` does, in ONE statement: a dispatcher records the
+/// jobs its workers finished without database work together with its next
+/// claim (one round trip and one commit for both).
+caf::expected<claim_outcome>
+complete_and_claim_jobs(pg_session& db, const std::vector<job_lease>& completed,
+                        std::string_view queue, int limit,
+                        std::string_view owner, std::chrono::milliseconds lease,
+                        std::optional<std::string> after_tenant);
+
 /// Completes `completed` and fails `failed` in ONE statement, each guarded
 /// by its fence. A failure appends {attempt, at, error, owner} to the job's
 /// `errors`; the job is then available again at now + retry_in, or
