@@ -388,6 +388,10 @@ void fan_out(hub_ptr self, tenant_feed& feed,
       rec.seq, &rec,
       std::make_shared<const std::string>(sse_frame(rec, opts.format))});
   }
+  // Wake-ups of all the subscribers' connections go out together.
+  std::shared_ptr<void> batch;
+  if (!events.empty() && !feed.live.empty())
+    batch = feed.live.front()->sink->open_batch();
   std::vector<uint64_t> failed;
   for (std::size_t from = 0; from < events.size();) {
     auto to = from;
@@ -593,6 +597,9 @@ pubsub_hub_actor::behavior_type hub_impl(hub_ptr self, pubsub_options opts) {
     },
     [self](tick_atom) {
       auto& st = self->state;
+      std::shared_ptr<void> batch;
+      if (!st.subs.empty())
+        batch = st.subs.begin()->second.sink->open_batch();
       std::vector<uint64_t> failed;
       for (auto& [id, sub] : st.subs)
         if (sub.state != subscriber::mode::waiting && !sub.sink->push(st.heartbeat))

@@ -62,6 +62,10 @@ public:
     writer_->close();
   }
 
+  std::shared_ptr<void> open_batch() const override {
+    return std::make_shared<stream_write_batch>();
+  }
+
 private:
   stream_writer_ptr writer_;
 };

@@ -790,3 +790,21 @@ TEST_CASE("sse: pg_listener delivers notifications and listens again after a "
   REQUIRE(got.size() == 1);
   CHECK(got[0].second == "acme:2");
 }
+
+TEST_CASE("sse: a fan-out to many subscribers reaches every stream in order",
+          "[sse]") {
+  fixture fx;
+  auto origin = fx.emit(fx.acme, 1);
+  // More subscribers than one hand-over of wake-ups to the io threads
+  // holds, so a fan-out spans several of them.
+  constexpr int subscribers = 300;
+  std::vector<std::unique_ptr<sse_client>> streams;
+  for (int i = 0; i < subscribers; ++i)
+    streams.push_back(fx.stream(fx.acme, {}, origin[0]));
+  auto ids = fx.emit(fx.acme, 3);
+  for (auto& c : streams)
+    CHECK(ids_of(c->signals(3)) == ids);
+  auto more = fx.emit(fx.acme, 2);
+  for (auto& c : streams)
+    CHECK(ids_of(c->signals(2)) == more);
+}

@@ -48,6 +48,14 @@ public:
   /// Ends the stream after `last` (may be null) and what is queued before
   /// it. Idempotent.
   virtual void close_with(std::shared_ptr<const std::string> last) = 0;
+
+  /// Opens a scope, held by the hub while it pushes one event to many
+  /// sinks, at whose end sinks of this kind hand their writes to their
+  /// threads together instead of one by one. Null when there is nothing to
+  /// gain.
+  virtual std::shared_ptr<void> open_batch() const {
+    return nullptr;
+  }
 };
 
 using signal_sink_ptr = std::shared_ptr<signal_sink>;

@@ -52,6 +52,23 @@ public:
 
 using stream_writer_ptr = std::shared_ptr<stream_writer>;
 
+/// While one is alive on a thread, stream writes made on that thread that
+/// need their connection woken do not post one wake-up each: they go to the
+/// io threads in tasks of a few hundred, the last at the scope's end. For
+/// producers writing one event to many streams at once (SSE
+/// fan-out). Scopes nest; only the outermost one flushes.
+class stream_write_batch {
+public:
+  stream_write_batch();
+  ~stream_write_batch();
+
+  stream_write_batch(const stream_write_batch&) = delete;
+  stream_write_batch& operator=(const stream_write_batch&) = delete;
+
+private:
+  bool outer_;
+};
+
 /// The one-shot answer channel of one request. Handlers may keep it and
 /// answer later from any thread (typically from an actor's response
 /// callback); the answer is posted onto the connection's strand. Answers for
