@@ -1,5 +1,7 @@
 #include "fp/actors/signal_emit.hpp"
 
+#include <algorithm>
+
 #include "fp/actors/signal_rules.hpp"
 #include "fp/runtime/ids.hpp"
 #include "fp/runtime/log.hpp"
@@ -164,9 +166,16 @@ enqueue_signal_handlers(storage::pg_session& db, const tenant_ref& tenant,
     jobs.push_back(handle_job(tenant, signal, sub,
                               correlation_id.empty() ? signal.correlation_id
                                                      : correlation_id));
-  if (auto err = enqueue_all(db, jobs))
-    return err;
-  return static_cast<int>(jobs.size());
+  if (jobs.empty())
+    return 0;
+  // A handler job of the same signal and subscription that is still
+  // unfinished is not enqueued again (unique key): count only new ones.
+  auto enqueued = storage::enqueue_jobs(db, jobs);
+  if (!enqueued)
+    return std::move(enqueued.error());
+  return static_cast<int>(std::count_if(
+    enqueued->begin(), enqueued->end(),
+    [](const storage::enqueued_job& j) { return j.inserted; }));
 }
 
 } // namespace fp::actors

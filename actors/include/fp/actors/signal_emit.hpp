@@ -92,7 +92,8 @@ namespace fp::actors {
 /// Enqueues a `signal.handle` job for every enabled subscription of
 /// `tenant` matching `signal`'s type, in the caller's transaction, carrying
 /// `correlation_id` (the signal's own correlation on first emit; a new one
-/// for a replay). Returns how many jobs were enqueued. Used by
+/// for a replay). Returns how many new jobs were enqueued (a handler job
+/// still unfinished for the same subscription is not repeated). Used by
 /// `emit_in_transaction` and by replay.
 caf::expected<int>
 enqueue_signal_handlers(storage::pg_session& db, const tenant_ref& tenant,
