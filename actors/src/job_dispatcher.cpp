@@ -102,8 +102,6 @@ struct dispatcher_state {
   /// claim (or on their own when no claim follows in the same round).
   std::vector<storage::job_lease> unrecorded;
   bool claim_scheduled = false;
-  /// Backend of `db` on which JIT was turned off.
-  int jit_off_pid = 0;
   clock_type::time_point last_prune{};
   clock_type::time_point last_db_warning{};
   static inline const char* name = "fp.job_dispatcher";
@@ -154,16 +152,6 @@ storage::pg_session* control(dispatcher_ptr self) {
       err = std::move(db.error());
   } else {
     err = st.db->ensure_connected();
-  }
-  if (!err && st.db->backend_pid() != st.jit_off_pid) {
-    // The claim's estimates (tenants x per-tenant limit, both unknown to
-    // the planner) exceed jit_above_cost: JIT compiling every claim took
-    // 10x the claim itself. These short statements never gain from JIT.
-    auto r = st.db->exec("SET jit = off");
-    if (r)
-      st.jit_off_pid = st.db->backend_pid();
-    else
-      err = std::move(r.error());
   }
   if (!err)
     return st.db.get();

@@ -296,14 +296,19 @@ caf::error pg_session::impl::connect() {
   PQsetNoticeReceiver(c.get(), on_notice, this);
   conn = std::move(c);
   doomed = false;
-  if (statement_timeout.count() > 0) {
-    auto sql = "SET statement_timeout = " + std::to_string(statement_timeout.count());
-    result_ptr res{PQexec(conn.get(), sql.c_str()), &PQclear};
-    if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
-      auto err = sql_error(*this, res.get());
-      disconnect();
-      return err;
-    }
+  // Every connection runs short OLTP statements that never gain from JIT,
+  // while estimates the planner cannot know (e.g. the job claim's tenants
+  // times per-tenant limit) can cross jit_above_cost: compiling each claim
+  // took ten times the claim itself. Set on every (re)connect.
+  std::string sql = "SET jit = off";
+  if (statement_timeout.count() > 0)
+    sql += "; SET statement_timeout = "
+           + std::to_string(statement_timeout.count());
+  result_ptr res{PQexec(conn.get(), sql.c_str()), &PQclear};
+  if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+    auto err = sql_error(*this, res.get());
+    disconnect();
+    return err;
   }
   return caf::none;
 }
