@@ -26,7 +26,7 @@ std::string describe(const caf::error& err) {
 int usage_error(const std::string& what) {
   std::cerr << "fleetprompt: " << what
             << " (usage: fleetprompt replay --org SLUG (--signal ID | --since "
-               "RFC3339 [--type PREFIX]))\n";
+               "RFC3339 [--type PREFIX]) [--agents])\n";
   return 2;
 }
 
@@ -86,6 +86,7 @@ parse_selection(const config::command_line& cli, std::string& slug, int& rc) {
       sel.type_prefix = *type;
     }
   }
+  sel.agents = flag("agents").has_value();
   slug = *org;
   rc = 0;
   return sel;
@@ -98,7 +99,10 @@ std::vector<config::flag_spec> replay_flags() {
           {"signal", true, "Replay this one signal (its id)."},
           {"since", true,
            "Replay the signals that occurred at or after this RFC 3339 time."},
-          {"type", true, "With --since: only types starting with this text."}};
+          {"type", true, "With --since: only types starting with this text."},
+          {"agents", false,
+           "Also run the agents the signals triggered again (new executions "
+           "linked to the originals)."}};
 }
 
 int run_replay(const config::command_line& cli) {

@@ -2,8 +2,10 @@
 // and runs the queue's maintenance (rescue, cron, prune).
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -368,6 +370,105 @@ next_cursor(const std::optional<std::string>& cursor,
   return best;
 }
 
+// -- asynchronous jobs ------------------------------------------------------------
+
+/// Calls the async handler of `job`; its completion reports to the
+/// dispatcher (once). When the dispatcher is gone by then, the report is
+/// lost and the job's lease lapses: it is rescued and runs again.
+void start_async(dispatcher_ptr self, const storage::claimed_job& job) {
+  auto* e = self->state.ctx->opts.registry->find_entry(job.kind);
+  job_context jc;
+  jc.id = job.id;
+  jc.queue = job.queue;
+  jc.kind = job.kind;
+  jc.tenant = job.tenant;
+  jc.args = job.args;
+  jc.attempt = job.attempt;
+  jc.max_attempts = job.max_attempts;
+  auto reported = std::make_shared<std::atomic<bool>>(false);
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  auto id = job.id;
+  auto fence = job.fence;
+  auto attempt = job.attempt;
+  job_completion done = [weak, reported, id, fence, attempt](caf::error err) {
+    if (reported->exchange(true))
+      return;
+    auto strong = weak.lock();
+    if (!strong)
+      return;
+    async_job_outcome out;
+    out.id = id;
+    out.fence = fence;
+    out.attempt = attempt;
+    if (err) {
+      out.failed = true;
+      out.permanent = is_permanent_failure(err);
+      out.error = describe_job_error(err);
+      if (out.error.empty())
+        out.error = "failed";
+    }
+    caf::anon_send(caf::actor_cast<job_dispatcher_actor>(strong), done_atom_v,
+                   std::move(out));
+  };
+  try {
+    e->start(jc, done);
+  } catch (const std::exception& ex) {
+    done(runtime::make_error(runtime::errc::internal,
+                             std::string{"the handler threw: "} + ex.what()));
+  } catch (...) {
+    done(runtime::make_error(runtime::errc::internal,
+                             "the handler threw a non-standard exception"));
+  }
+}
+
+/// Records how an asynchronous job ended: a completion rides along with
+/// the next claim; a failure is recorded at once (retry or discard).
+void on_async_done(dispatcher_ptr self, const async_job_outcome& out) {
+  auto& st = self->state;
+  auto lease = st.leases.find(out.id);
+  if (lease == st.leases.end() || lease->second != out.fence)
+    return; // not ours any more (released while stopping)
+  if (!out.failed) {
+    st.unrecorded.push_back({out.id, out.fence});
+    schedule_claim(self);
+    return;
+  }
+  // Unrecorded failures stop being heartbeated: the lease lapses and the
+  // job is rescued, so nothing stays running on a database hiccup.
+  auto* db = control(self);
+  if (!db) {
+    release(self, {out.id});
+    return;
+  }
+  storage::job_failure f;
+  f.id = out.id;
+  f.fence = out.fence;
+  f.error = out.error;
+  f.permanent = out.permanent;
+  f.retry_in = runtime::backoff_delay(st.ctx->backoff, out.attempt);
+  auto done = storage::finish_jobs(*db, {}, {f});
+  if (!done) {
+    warn("recording a failed job failed", done.error());
+    release(self, {out.id});
+    return;
+  }
+  std::string queue;
+  if (auto it = st.queue_of.find(out.id); it != st.queue_of.end())
+    queue = it->second;
+  if (!queue.empty()) {
+    auto& m = st.ctx->of(queue);
+    if (!done->retried.empty())
+      m.failed->inc();
+    if (!done->discarded.empty())
+      m.discarded->inc();
+    if (!done->stale.empty())
+      m.stale->inc();
+    queue_for(self, queue).dirty = true;
+  }
+  release(self, {out.id});
+  schedule_claim(self);
+}
+
 /// Claims once for `name`; false when nothing more can be claimed now.
 bool claim_queue(dispatcher_ptr self, const std::string& name, queue_state& q,
                  storage::pg_session& db) {
@@ -417,6 +518,18 @@ bool claim_queue(dispatcher_ptr self, const std::string& name, queue_state& q,
     st.ctx->wait->observe(j.waited);
   }
   q.in_flight += static_cast<int>(jobs->size());
+  // Asynchronous jobs start here (their handlers do not block) and keep
+  // their leases until they report back; the rest go to the workers.
+  auto async_end = std::stable_partition(
+    jobs->begin(), jobs->end(), [&](const storage::claimed_job& j) {
+      auto* e = registry.find_entry(j.kind);
+      return e && e->start;
+    });
+  for (auto it = jobs->begin(); it != async_end; ++it)
+    start_async(self, *it);
+  jobs->erase(jobs->begin(), async_end);
+  if (jobs->empty())
+    return true;
   // Spread the claim over the idle workers, so slow handlers do not queue
   // up behind each other in one transaction.
   auto parts = std::max<std::size_t>(1, idle_workers(st));
@@ -640,6 +753,7 @@ dispatcher_impl(dispatcher_ptr self, detail::context_ptr ctx) {
       self->delayed_send(self, check_interval(self->state.ctx->opts), check_atom_v);
     },
     [self](claim_atom) { claim_round(self); },
+    [self](done_atom, const async_job_outcome& out) { on_async_done(self, out); },
   };
 }
 

@@ -51,14 +51,20 @@ void job_registry::add_pure(std::string kind, job_handler fn) {
   handlers_[std::move(kind)] = entry{std::move(fn), true};
 }
 
+void job_registry::add_async(std::string kind, async_job_handler fn) {
+  entry e;
+  e.start = std::move(fn);
+  handlers_[std::move(kind)] = std::move(e);
+}
+
 const job_handler* job_registry::find(std::string_view kind) const {
   auto* e = find_entry(kind);
-  return e ? &e->fn : nullptr;
+  return e && e->fn ? &e->fn : nullptr;
 }
 
 const job_registry::entry* job_registry::find_entry(std::string_view kind) const {
   auto it = handlers_.find(kind);
-  if (it == handlers_.end() || !it->second.fn)
+  if (it == handlers_.end() || (!it->second.fn && !it->second.start))
     return nullptr;
   return &it->second;
 }

@@ -96,7 +96,8 @@ replay_signals(storage::pg_session& db, const tenant_ref& tenant,
   std::vector<signal_input> records;
   records.reserve(chosen->size());
   for (const auto& rec : *chosen) {
-    auto jobs = enqueue_signal_handlers(db, tenant, rec, result.correlation_id);
+    auto jobs = enqueue_signal_handlers(db, tenant, rec, result.correlation_id,
+                                        selection.agents);
     if (!jobs)
       return std::move(jobs.error());
     result.jobs_enqueued += *jobs;

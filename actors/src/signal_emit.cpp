@@ -1,7 +1,9 @@
 #include "fp/actors/signal_emit.hpp"
 
 #include <algorithm>
+#include <optional>
 
+#include "fp/actors/agent_engine.hpp"
 #include "fp/actors/signal_rules.hpp"
 #include "fp/runtime/ids.hpp"
 #include "fp/runtime/log.hpp"
@@ -24,10 +26,10 @@ void append_member(std::string& out, std::string_view name,
   out += '"';
 }
 
-storage::job_spec handle_job(const tenant_ref& tenant,
-                             const storage::signal_record& signal,
-                             const storage::subscription_record& sub,
-                             const std::string& correlation_id) {
+storage::job_spec directive_handler_job(const tenant_ref& tenant,
+                                        const storage::signal_record& signal,
+                                        const storage::subscription_record& sub,
+                                        const std::string& correlation_id) {
   storage::job_spec spec;
   spec.queue = "signals";
   spec.kind = "signal.handle";
@@ -44,6 +46,54 @@ storage::job_spec handle_job(const tenant_ref& tenant,
   spec.args = std::move(args);
   spec.unique_key = "signal.handle:" + signal.id + ":" + sub.id;
   return spec;
+}
+
+/// The run of an agent triggered by `signal`. Its trigger key makes it one
+/// execution per agent and signal; a replay that asks for agents adds its
+/// own correlation (a new execution, linked to the original by
+/// `replay_of_key`).
+storage::job_spec agent_trigger_job(const tenant_ref& tenant,
+                                    const storage::signal_record& signal,
+                                    const storage::subscription_record& sub,
+                                    const std::string& correlation_id,
+                                    bool replay) {
+  auto original_key = sub.agent_id + ":" + signal.id;
+  auto key = replay ? original_key + ":" + correlation_id : original_key;
+  storage::job_spec spec;
+  spec.queue = execute_job_queue;
+  spec.kind = execute_job_kind;
+  spec.tenant = tenant.org_id;
+  std::string args;
+  args.reserve(320);
+  args.push_back('{');
+  append_member(args, "org_id", tenant.org_id);
+  append_member(args, "org_slug", tenant.slug);
+  append_member(args, "agent_id", sub.agent_id);
+  append_member(args, "signal_id", signal.id);
+  append_member(args, "correlation_id", correlation_id);
+  append_member(args, "trigger_key", key);
+  if (replay)
+    append_member(args, "replay_of_key", original_key);
+  args.push_back('}');
+  spec.args = std::move(args);
+  spec.unique_key = std::string{execute_job_kind} + ":" + key;
+  return spec;
+}
+
+/// The handler job `sub` asks for when `signal` arrives, if any: an agent
+/// never triggers on its own signals (no self-sustaining loops), and a
+/// replay re-runs agents only when asked.
+std::optional<storage::job_spec>
+handler_job(const tenant_ref& tenant, const storage::signal_record& signal,
+            const storage::subscription_record& sub,
+            const std::string& correlation_id, bool replay, bool with_agents) {
+  if (sub.handler_kind != "agent")
+    return directive_handler_job(tenant, signal, sub, correlation_id);
+  if (sub.agent_id.empty() || (replay && !with_agents))
+    return std::nullopt;
+  if (signal.actor.kind == "agent" && signal.actor.id == sub.agent_id)
+    return std::nullopt;
+  return agent_trigger_job(tenant, signal, sub, correlation_id, replay);
 }
 
 caf::error enqueue_all(storage::pg_session& db,
@@ -134,8 +184,9 @@ emit_parts_in_transaction(storage::pg_session& db, const tenant_ref& tenant,
         continue;
       for (auto& sub : *subs)
         if (storage::subscription_matches(sub.pattern, res.record.type))
-          jobs.push_back(handle_job(tenant, res.record, sub,
-                                    res.record.correlation_id));
+          if (auto job = handler_job(tenant, res.record, sub,
+                                     res.record.correlation_id, false, false))
+            jobs.push_back(std::move(*job));
     }
   if (auto err = enqueue_all(db, jobs))
     return err;
@@ -156,16 +207,20 @@ emit_in_transaction(storage::pg_session& db, const tenant_ref& tenant,
 caf::expected<int>
 enqueue_signal_handlers(storage::pg_session& db, const tenant_ref& tenant,
                         const storage::signal_record& signal,
-                        const std::string& correlation_id) {
+                        const std::string& correlation_id, bool with_agents) {
   auto subs = storage::matching_subscriptions(db, tenant.slug, signal.type);
   if (!subs)
     return std::move(subs.error());
   std::vector<storage::job_spec> jobs;
   jobs.reserve(subs->size());
+  // A new correlation is a replay; the signal's own is its first handling.
+  auto replay = !correlation_id.empty() && correlation_id != signal.correlation_id;
   for (auto& sub : *subs)
-    jobs.push_back(handle_job(tenant, signal, sub,
-                              correlation_id.empty() ? signal.correlation_id
-                                                     : correlation_id));
+    if (auto job = handler_job(tenant, signal, sub,
+                               correlation_id.empty() ? signal.correlation_id
+                                                      : correlation_id,
+                               replay, with_agents))
+      jobs.push_back(std::move(*job));
   if (jobs.empty())
     return 0;
   // A handler job of the same signal and subscription that is still

@@ -109,6 +109,14 @@ setting_def string_setting(std::string_view key, std::string_view hint,
 
 // -- string rules -----------------------------------------------------------------
 
+bool any_text(std::string_view) {
+  return true;
+}
+
+bool http_url(std::string_view text) {
+  return text.starts_with("http://") || text.starts_with("https://");
+}
+
 bool non_empty(std::string_view text) {
   return !text.empty();
 }
@@ -445,6 +453,59 @@ std::vector<setting_def> make_table() {
     "(comma-separated CIDR, e.g. 127.0.0.0/8).",
     g::actors, &s::webhook_allow_networks, cidr_list,
     "expected comma-separated CIDR blocks such as 10.0.0.0/8"));
+  t.push_back(string_setting(
+    "openai-base-url", "URL",
+    "OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp), e.g. "
+    "http://127.0.0.1:11434/v1.",
+    g::actors, &s::openai_base_url, http_url,
+    "expected an http:// or https:// URL"));
+  t.push_back(string_setting("openai-api-key", "KEY",
+                             "API key of the OpenAI-compatible server.",
+                             g::actors, &s::openai_api_key, any_text, "", true));
+  t.push_back(string_setting("anthropic-base-url", "URL",
+                             "Anthropic Messages API base URL.", g::actors,
+                             &s::anthropic_base_url, http_url,
+                             "expected an http:// or https:// URL"));
+  t.push_back(string_setting("anthropic-api-key", "KEY",
+                             "API key of the Anthropic Messages API.",
+                             g::actors, &s::anthropic_api_key, any_text, "",
+                             true));
+  t.push_back(string_setting(
+    "llm-prices", "TABLE",
+    "Model prices: provider/model=<in>:<out> per million tokens, ';'-separated.",
+    g::actors, &s::llm_prices, non_empty, "expected a price table"));
+  t.push_back(duration_setting("llm-connect-timeout",
+                               "Time to connect to a model provider.",
+                               g::actors, &s::llm_connect_timeout));
+  t.push_back(duration_setting(
+    "llm-read-timeout", "Longest silence while a model answer streams.",
+    g::actors, &s::llm_read_timeout));
+  t.push_back(duration_setting("llm-total-timeout",
+                               "Longest model call, retries included.",
+                               g::actors, &s::llm_total_timeout));
+  t.push_back(integer_setting("llm-max-attempts",
+                              "HTTP attempts per model call.", g::actors,
+                              &s::llm_max_attempts, 1, 20));
+  t.push_back(integer_setting(
+    "llm-breaker-threshold",
+    "Consecutive failed calls that open a provider's circuit breaker.",
+    g::actors, &s::llm_breaker_threshold, 1, 1000));
+  t.push_back(duration_setting("llm-breaker-cooldown",
+                               "How long an open circuit breaker stays open.",
+                               g::actors, &s::llm_breaker_cooldown));
+  t.push_back(integer_setting("llm-threads",
+                              "Threads making calls to network model providers.",
+                              g::actors, &s::llm_threads, 1, 1024));
+  t.push_back(duration_setting("execution-timeout",
+                               "Longest time one execution may run.", g::actors,
+                               &s::execution_timeout));
+  t.push_back(duration_setting(
+    "execution-stream-flush",
+    "How often streamed text is written and announced.", g::actors,
+    &s::execution_stream_flush));
+  t.push_back(integer_setting("execution-concurrency",
+                              "Concurrent executions per node.", g::actors,
+                              &s::execution_concurrency, 1, 100000));
 
   // -- logging
   t.push_back(log_level_setting());

@@ -6,6 +6,7 @@
 #include "fp/net/json.hpp"
 #include "fp/net/problem.hpp"
 #include "fp/net/signal_routes.hpp"
+#include "fp/runtime/errc.hpp"
 #include "route_support.hpp"
 
 namespace fp::net {
@@ -35,8 +36,10 @@ void add_replay_routes(router& r, const spine_services& svc) {
                               "under a new correlation.",
                               "signals", 202);
   doc.description = "Tenant admins. Side effects already done are not "
-                    "repeated (directive idempotency). Emits signal.replayed "
-                    "linking the original.";
+                    "repeated (directive idempotency). Agents the signal "
+                    "triggered run again only with ?agents=true (a new "
+                    "execution linked to the original). Emits "
+                    "signal.replayed linking the original.";
   doc.success_description = "Accepted";
   r.add(
     "POST", "/api/v1/signals/{id}/replay",
@@ -49,6 +52,13 @@ void add_replay_routes(router& r, const spine_services& svc) {
              }
              actors::replay_selection sel;
              sel.signal_id = std::string{ctx.param("id")};
+             auto agents = ctx.request.query_param("agents");
+             if (!agents.empty() && agents != "true" && agents != "false") {
+               res->fail(runtime::make_error(
+                 runtime::errc::invalid_argument, "agents must be true or false"));
+               return;
+             }
+             sel.agents = agents == "true";
              run_db<actors::replay_result>(
                *svc.sys, svc.storage_pool, svc.timeout, "signals.replay",
                [tenant = detail::tenant_of(who), sel,

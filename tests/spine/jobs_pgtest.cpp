@@ -711,6 +711,79 @@ TEST_CASE("jobs: a queue's concurrency limits the jobs a dispatcher runs "
         == 1);
 }
 
+TEST_CASE("jobs: asynchronous jobs hold their lease and slot until they "
+          "report, and fail like any other",
+          "[jobs][dispatcher]") {
+  auto url = fresh_database();
+  auto s = open_session(url);
+  REQUIRE_FALSE(storage::set_queue_concurrency(*s, "async", 3));
+  // Finished later, on other threads, as an execution actor would.
+  std::mutex mtx;
+  std::vector<std::pair<actors::job_context, actors::job_completion>> started;
+  std::atomic<int> peak{0};
+  auto registry = std::make_shared<actors::job_registry>();
+  registry->add_async("test.later", [&](const actors::job_context& jc,
+                                        actors::job_completion done) {
+    std::lock_guard<std::mutex> guard{mtx};
+    started.emplace_back(jc, std::move(done));
+    peak = std::max<int>(peak, static_cast<int>(started.size()));
+  });
+  std::vector<storage::job_spec> batch(6, spec("async", "test.later"));
+  REQUIRE(storage::enqueue_jobs(*s, batch));
+  auto failing = spec("async", "test.later");
+  failing.max_attempts = 2;
+  failing.args = R"({"fail":true})";
+  auto failing_id = enqueue(*s, failing);
+  dispatcher_fixture fx{url, registry, {"async"}};
+
+  // Finishes whatever has started: "fail" jobs fail, others complete (twice,
+  // the second report being ignored).
+  auto finish_started = [&] {
+    std::vector<std::pair<actors::job_context, actors::job_completion>> now;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      now.swap(started);
+    }
+    for (auto& [jc, done] : now) {
+      std::thread{[jc = jc, done = done] {
+        if (jc.args.find("fail") != std::string::npos) {
+          done(runtime::make_error(runtime::errc::unavailable,
+                                   "async attempt " + std::to_string(jc.attempt)));
+        } else {
+          done(caf::none);
+          done(runtime::make_error(runtime::errc::internal, "ignored"));
+        }
+      }}.detach();
+    }
+    return now.size();
+  };
+  // Nothing finishes by itself: the queue's three slots stay taken.
+  REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> guard{mtx};
+    return started.size() == 3;
+  }, 10s));
+  std::this_thread::sleep_for(300ms);
+  CHECK(peak.load() == 3);
+  CHECK(scalar(*s, "SELECT count(*) FROM public.jobs WHERE state = 'running'")
+        == 3);
+  REQUIRE(eventually([&] {
+    finish_started();
+    return scalar(*s, "SELECT count(*) FROM public.jobs WHERE state IN "
+                      "('completed', 'discarded')")
+           == 7;
+  }, 30s));
+  CHECK(peak.load() <= 3);
+  CHECK(scalar(*s, "SELECT count(*) FROM public.jobs WHERE state = "
+                   "'completed'")
+        == 6);
+  auto f = job(*s, failing_id);
+  CHECK(f.state == "discarded");
+  CHECK(f.attempt == 2);
+  CHECK(text(*s, "SELECT errors->1->>'error' FROM public.jobs WHERE id = $1",
+             {std::to_string(failing_id)})
+        == "unavailable: async attempt 2");
+}
+
 TEST_CASE("jobs: a stopping dispatcher hands back the jobs it claimed but "
           "did not start",
           "[jobs][dispatcher]") {

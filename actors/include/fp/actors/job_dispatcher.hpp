@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -77,15 +78,35 @@ struct job_dispatcher_options {
   uint64_t parent_id = 0;
 };
 
+/// How an asynchronous job (job_registry::add_async) ended, as its
+/// completion reports it to the dispatcher (local only).
+struct async_job_outcome {
+  int64_t id = 0;
+  int64_t fence = 0;
+  int attempt = 1;
+  /// Empty: completed; else the attempt failed with this error text.
+  std::string error;
+  bool failed = false;
+  bool permanent = false;
+};
+
+} // namespace fp::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fp::actors::async_job_outcome)
+
+namespace fp::actors {
+
 /// The dispatcher:
 ///   describe        -> own status
+///   (done, outcome) -> an asynchronous job ended
 ///   (wake, queue)   -> work arrived in `queue` ("" = look at every queue)
 ///   tick / beat / check / claim -> internal timers and claim rounds
 using job_dispatcher_actor
   = caf::typed_actor<runtime::describe_sig,
                      caf::reacts_to<wake_atom, std::string>,
                      caf::reacts_to<tick_atom>, caf::reacts_to<beat_atom>,
-                     caf::reacts_to<check_atom>, caf::reacts_to<claim_atom>>;
+                     caf::reacts_to<check_atom>, caf::reacts_to<claim_atom>,
+                     caf::reacts_to<done_atom, async_job_outcome>>;
 
 /// Spawns a dispatcher (detached: it owns a blocking control connection)
 /// with its workers and listener, enrolled in `opts.directory` (kinds

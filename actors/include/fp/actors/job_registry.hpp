@@ -45,6 +45,19 @@ struct job_context {
 /// `permanent_failure(...)` to discard at once (retrying cannot help).
 using job_handler = std::function<caf::error(job_context&)>;
 
+/// Reports the end of an asynchronous job (see `job_registry::add_async`):
+/// no error completes it, an error fails the attempt as a handler's error
+/// does. Thread-safe; call it exactly once (later calls are ignored).
+using job_completion = std::function<void(caf::error)>;
+
+/// Starts one job whose work continues after the call returns (an agent
+/// execution, which may stream from a model for minutes). Called on a job
+/// worker thread with `job_context::db` null; it must not block. The job
+/// stays running (its lease extended by the dispatcher, its queue slot
+/// taken) until `done` is called; if the process dies first, the lease
+/// expires and the job is rescued and run again.
+using async_job_handler = std::function<void(const job_context&, job_completion done)>;
+
 /// An error that discards the job without further attempts.
 caf::error permanent_failure(std::string reason);
 
@@ -67,6 +80,8 @@ public:
     /// runs without a savepoint, and a batch of only such jobs completes
     /// in one statement without a transaction around it.
     bool pure = false;
+    /// Set for `add_async` handlers (then `fn` is empty).
+    async_job_handler start;
   };
 
   /// Registers `fn` for `kind`; a second registration replaces the first.
@@ -74,6 +89,9 @@ public:
 
   /// Registers a handler that does no database work (see `entry::pure`).
   void add_pure(std::string kind, job_handler fn);
+
+  /// Registers a handler that finishes later (see `async_job_handler`).
+  void add_async(std::string kind, async_job_handler fn);
 
   /// The handler of `kind`, or nullptr.
   const job_handler* find(std::string_view kind) const;

@@ -35,6 +35,10 @@ struct replay_selection {
   std::string since;
   /// With `since`: only types starting with this text.
   std::string type_prefix;
+  /// Also run the agents the signals triggered again: each makes a new
+  /// execution linked to its original (`replay_of`). Off: agents are left
+  /// alone (their executions already happened).
+  bool agents = false;
 };
 
 /// One replayed signal.

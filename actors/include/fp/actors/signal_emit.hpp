@@ -89,15 +89,19 @@ std::string signal_input_error(const signal_input& item,
 
 namespace fp::actors {
 
-/// Enqueues a `signal.handle` job for every enabled subscription of
-/// `tenant` matching `signal`'s type, in the caller's transaction, carrying
+/// Enqueues the handler job of every enabled subscription of `tenant`
+/// matching `signal`'s type, in the caller's transaction, carrying
 /// `correlation_id` (the signal's own correlation on first emit; a new one
-/// for a replay). Returns how many new jobs were enqueued (a handler job
-/// still unfinished for the same subscription is not repeated). Used by
-/// `emit_in_transaction` and by replay.
+/// for a replay): `signal.handle` for directive subscriptions, and
+/// `agent.execute` for agent triggers — on a replay only `with_agents`
+/// (then a new execution, linked to the original one). An agent never
+/// triggers on a signal it emitted itself. Returns how many new jobs were
+/// enqueued (a handler job still unfinished for the same subscription is
+/// not repeated). Used by `emit_in_transaction` and by replay.
 caf::expected<int>
 enqueue_signal_handlers(storage::pg_session& db, const tenant_ref& tenant,
                         const storage::signal_record& signal,
-                        const std::string& correlation_id);
+                        const std::string& correlation_id,
+                        bool with_agents = false);
 
 } // namespace fp::actors

@@ -119,6 +119,41 @@ struct settings {
   /// "127.0.0.0/8,::1/128".
   std::string webhook_allow_networks;
 
+  // -- agents and the LLM client ----------------------------------------------
+
+  /// OpenAI-compatible chat completions server (OpenAI, Ollama, vLLM,
+  /// llama.cpp's server): base URL (".../v1") and API key. The provider
+  /// "openai" is configured when the key is set or the URL is not the
+  /// default.
+  std::string openai_base_url = "https://api.openai.com/v1";
+  std::string openai_api_key;
+  /// Anthropic Messages API: base URL (".../v1") and API key (configured
+  /// when the key is set or the URL is not the default).
+  std::string anthropic_base_url = "https://api.anthropic.com/v1";
+  std::string anthropic_api_key;
+  /// Price table: `provider/model=<in>:<out>` per million tokens, entries
+  /// separated by ';' ("provider/*" is a provider's default).
+  std::string llm_prices = "local/*=0:0";
+  /// Connect (and first byte) timeout, longest silence while streaming, and
+  /// the whole call including retries.
+  std::chrono::milliseconds llm_connect_timeout{10000};
+  std::chrono::milliseconds llm_read_timeout{60000};
+  std::chrono::milliseconds llm_total_timeout{300000};
+  /// HTTP attempts per model call (429, 5xx, timeouts, connection errors).
+  unsigned llm_max_attempts = 3;
+  /// Consecutive failed calls that open a provider's circuit breaker, and
+  /// how long it stays open.
+  unsigned llm_breaker_threshold = 5;
+  std::chrono::milliseconds llm_breaker_cooldown{30000};
+  /// Threads making blocking calls to network providers.
+  unsigned llm_threads = 16;
+  /// An execution still running after this is stopped as timed_out.
+  std::chrono::milliseconds execution_timeout{300000};
+  /// Streamed text is written to PostgreSQL and announced at most this often.
+  std::chrono::milliseconds execution_stream_flush{50};
+  /// Concurrent executions per node (the "agents" job queue's limit).
+  unsigned execution_concurrency = 512;
+
   // -- logging ----------------------------------------------------------------
 
   /// trace, debug, info, warn, error.

@@ -27,6 +27,10 @@ struct spine_services {
   runtime::actor_slot_ptr pubsub;
   /// actors::job_dispatcher_actor
   runtime::actor_slot_ptr jobs;
+  /// The agent engine (actors/agent_engine.hpp): cancel and reload messages.
+  runtime::actor_slot_ptr agent_engine;
+  /// Wakes execution and chat SSE streams (net/execution_stream.hpp).
+  runtime::actor_slot_ptr execution_streams;
   /// Authentication of callers.
   auth_services auth;
   /// How long a handler waits for one database round trip or actor answer.

@@ -19,9 +19,12 @@ class pg_session;
 struct subscription_record {
   std::string id;
   std::string pattern;
-  /// "directive": propose a directive of `directive_type`.
+  /// "directive": propose a directive of `directive_type`; "agent": start
+  /// an execution of agent `agent_id` (an agent's trigger, kept in step
+  /// with the agent by storage/agents.hpp).
   std::string handler_kind = "directive";
   std::string directive_type;
+  std::string agent_id;
   /// One JSON object (text).
   std::string params = "{}";
   bool enabled = true;
