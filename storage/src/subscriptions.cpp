@@ -1,8 +1,11 @@
 #include "fp/storage/subscriptions.hpp"
 
+#include <algorithm>
+
 #include "fp/runtime/ids.hpp"
 #include "fp/storage/pg_session.hpp"
 #include "fp/storage/users.hpp"
+#include "pg_array.hpp"
 #include "signals_sql.hpp"
 #include "sql_text.hpp"
 
@@ -13,7 +16,8 @@ namespace {
 std::string record_columns() {
   return "id::text, pattern, handler_kind, directive_type, params::text, "
          "enabled, "
-         + detail::rfc3339_us("created_at") + ", coalesce(created_by, '')";
+         + detail::rfc3339_us("created_at") + ", coalesce(created_by, ''), "
+         "coalesce(agent_id::text, '')";
 }
 
 subscription_record read_record(const result& r, int row) {
@@ -26,6 +30,7 @@ subscription_record read_record(const result& r, int row) {
   s.enabled = r.boolean(row, 5);
   s.created_at = r.text(row, 6);
   s.created_by = r.text(row, 7);
+  s.agent_id = r.text(row, 8);
   return s;
 }
 
@@ -133,6 +138,35 @@ matching_subscriptions(pg_session& db, std::string_view slug,
         "(right(pattern, 2) = '.*' AND left($1, length(pattern) - 1) = "
         "left(pattern, length(pattern) - 1))) ORDER BY created_at, id",
     {std::string{type}}));
+}
+
+std::vector<std::string> candidate_patterns(std::string_view type) {
+  std::vector<std::string> out{"*", std::string{type}};
+  for (std::size_t i = 0; i + 1 < type.size(); ++i)
+    if (type[i] == '.')
+      out.push_back(std::string{type.substr(0, i + 1)} + "*");
+  return out;
+}
+
+caf::expected<std::vector<subscription_record>>
+subscriptions_matching_any(pg_session& db, std::string_view slug,
+                           const std::vector<std::string>& types) {
+  auto schema = detail::quoted_schema_of(slug);
+  if (schema.empty())
+    return detail::not_a_slug();
+  std::vector<std::string> candidates;
+  for (auto& t : types)
+    for (auto& p : candidate_patterns(t))
+      if (std::find(candidates.begin(), candidates.end(), p) == candidates.end())
+        candidates.push_back(std::move(p));
+  if (candidates.empty())
+    return std::vector<subscription_record>{};
+  // Not prepared: a custom plan per call keeps the index probe whatever
+  // the table looked like when a generic plan would have been cached.
+  return read_all(db.exec("SELECT " + record_columns() + " FROM " + schema
+                            + ".subscriptions WHERE enabled AND pattern = ANY "
+                              "($1::text[]) ORDER BY created_at, id",
+                          {detail::text_array(candidates)}));
 }
 
 caf::expected<std::vector<subscription_record>>

@@ -149,7 +149,11 @@ caf::expected<bool> finish_execution(pg_session& db, std::string_view slug,
                                      const execution_outcome& o);
 
 /// Sets cancel_requested; a queued execution is finished as cancelled at
-/// once. Returns the execution after the change, nullopt when absent.
+/// once (error_code "cancelled", a final `status` event appended and
+/// announced with `notify_execution`, its streaming chat reply set to
+/// "cancelled" and announced with `notify_conversation`). A finished one is
+/// returned unchanged. Returns the execution after the change, nullopt when
+/// absent.
 caf::expected<std::optional<execution_record>>
 request_execution_cancel(pg_session& db, std::string_view slug,
                          std::string_view id);

@@ -70,6 +70,18 @@ caf::expected<std::vector<subscription_record>>
 matching_subscriptions(pg_session& db, std::string_view slug,
                        std::string_view type);
 
+/// The enabled subscriptions of tenant `slug` whose pattern matches at
+/// least one of `types` (for matching a batch of signals with one query
+/// that reads only candidate rows, through the pattern index: with many
+/// agents a tenant holds thousands of subscriptions).
+caf::expected<std::vector<subscription_record>>
+subscriptions_matching_any(pg_session& db, std::string_view slug,
+                           const std::vector<std::string>& types);
+
+/// The patterns that can match `type`: "*", `type` itself and `p.*` for
+/// every dot-ended prefix `p.` of `type` ("a.b.c" -> *, a.b.c, a.*, a.b.*).
+std::vector<std::string> candidate_patterns(std::string_view type);
+
 /// All enabled subscriptions of tenant `slug` (for matching many signals
 /// with one query; see `subscription_matches`).
 caf::expected<std::vector<subscription_record>>
