@@ -7,6 +7,7 @@
 
 #include <caf/all.hpp>
 
+#include "agent_actor.hpp"
 #include "fp/actors/tenancy.hpp"
 #include "fp/actors/tenant_actors.hpp"
 #include "fp/runtime/errc.hpp"
@@ -31,6 +32,9 @@ struct tenant_state {
   std::string slug;
   clock_type::rep last_used = 0;
   std::chrono::milliseconds idle_timeout{0};
+  /// Live agent actors by agent id (children, linked).
+  std::unordered_map<std::string, caf::actor> agents;
+  runtime::actor_directory* directory = nullptr;
   static inline const char* name = "fp.tenant";
 };
 
@@ -42,12 +46,26 @@ void touch(tenant_ptr self) {
 
 runtime::tenant_actor::behavior_type
 tenant_impl(tenant_ptr self, caf::actor registry, std::string org_id,
-            std::string slug, std::chrono::milliseconds idle_timeout) {
+            std::string slug, std::chrono::milliseconds idle_timeout,
+            runtime::actor_directory* directory) {
   // Monitors rather than links both ways: a tenant killed outright must not
   // take the registry with it (exit_reason::kill is fatal across links),
   // and a tenant must not outlive its registry.
   self->monitor(registry);
-  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  self->set_down_handler([self, registry_id = registry.id()](caf::down_msg& msg) {
+    if (msg.source.id() == registry_id) {
+      self->quit();
+      return;
+    }
+    // An agent actor stopped (idle, reloaded or crashed): forget it.
+    auto& agents = self->state.agents;
+    for (auto i = agents.begin(); i != agents.end(); ++i)
+      if (i->second.id() == msg.source.id()) {
+        agents.erase(i);
+        break;
+      }
+  });
+  self->state.directory = directory;
   self->state.org_id = std::move(org_id);
   self->state.slug = std::move(slug);
   self->state.idle_timeout = idle_timeout;
@@ -62,8 +80,28 @@ tenant_impl(tenant_ptr self, caf::actor registry, std::string org_id,
       touch(self);
       return self->state.org_id;
     },
+    [self](agent_atom, const std::string& agent_id) -> caf::actor {
+      touch(self);
+      auto& st = self->state;
+      if (auto i = st.agents.find(agent_id); i != st.agents.end())
+        return i->second;
+      auto agent = spawn_agent_actor(self, st.slug, agent_id, st.idle_timeout,
+                                     st.directory);
+      self->monitor(agent);
+      st.agents.emplace(agent_id, agent);
+      return agent;
+    },
+    [self](agent_atom, const std::string& agent_id, reload_atom) {
+      if (auto i = self->state.agents.find(agent_id); i != self->state.agents.end())
+        caf::anon_send(i->second, reload_atom_v);
+    },
     [self](idle_atom) {
       auto& st = self->state;
+      // Agents keep their tenant resident (they stop when idle themselves).
+      if (!st.agents.empty()) {
+        self->delayed_send(self, st.idle_timeout, idle_atom_v);
+        return;
+      }
       auto since = clock_type::now()
                    - clock_type::time_point{clock_type::duration{st.last_used}};
       if (since >= st.idle_timeout) {
@@ -128,7 +166,7 @@ void start_tenant(registry_ptr self, const std::string& slug,
                   const std::string& org_id) {
   auto& st = self->state;
   auto tenant = self->spawn(tenant_impl, caf::actor_cast<caf::actor>(self),
-                            org_id, slug, st.opts.idle_timeout);
+                            org_id, slug, st.opts.idle_timeout, st.opts.directory);
   auto handle = caf::actor_cast<caf::actor>(tenant);
   self->monitor(handle);
   st.live[slug] = handle;
