@@ -5,17 +5,21 @@
 
 #include <caf/all.hpp>
 
+#include "fp/actors/agent_engine.hpp"
 #include "fp/actors/job_dispatcher.hpp"
 #include "fp/actors/job_registry.hpp"
 #include "fp/actors/pubsub_hub.hpp"
 #include "fp/actors/service_actors.hpp"
 #include "fp/actors/signal_bus.hpp"
 #include "fp/actors/tenant_actors.hpp"
+#include "fp/net/agent_routes.hpp"
 #include "fp/net/auth.hpp"
 #include "fp/net/directive_routes.hpp"
+#include "fp/net/execution_stream.hpp"
 #include "fp/net/outbound_http.hpp"
 #include "fp/net/http_server.hpp"
 #include "fp/net/job_routes.hpp"
+#include "fp/net/llm_transport.hpp"
 #include "fp/net/org_routes.hpp"
 #include "fp/net/replay_routes.hpp"
 #include "fp/net/router.hpp"
@@ -30,6 +34,7 @@
 #include "fp/storage/connection.hpp"
 #include "fp/storage/embedded_postgres.hpp"
 #include "fp/storage/errc.hpp"
+#include "fp/storage/jobs.hpp"
 #include "fp/storage/migrations.hpp"
 #include "fp/storage/storage_pool.hpp"
 
@@ -194,6 +199,43 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   directive_deps.record_attempt_error = actors::storage_attempt_recorder(pool.slot);
   actors::register_directive_handlers(*job_handlers, std::move(directive_deps));
   actors::add_platform_job_handlers(*job_handlers);
+  // [agent engine]
+  // The engine runs executions; its `agent.execute` jobs are async (the
+  // job's lease covers the run). The "agents" queue admits
+  // execution_concurrency runs per node at once.
+  auto llm_client = try_make_llm_client(s);
+  if (!llm_client) {
+    st->stop_all();
+    return std::move(llm_client.error());
+  }
+  actors::agent_engine_options engine_opts;
+  engine_opts.storage_pool = pool.slot;
+  engine_opts.tenants = tenants.slot;
+  engine_opts.llm = std::move(*llm_client);
+  engine_opts.llm_threads = s.llm_threads;
+  engine_opts.execution_timeout = s.execution_timeout;
+  engine_opts.stream_flush = s.execution_stream_flush;
+  engine_opts.limits.payload_limit = s.signal_payload_limit;
+  engine_opts.metrics = &st->metrics;
+  engine_opts.directory = &st->directory;
+  auto engine = make_child("agent_engine", "agent_engine",
+                           [engine_opts](caf::local_actor* sup) {
+                             auto opts = engine_opts;
+                             opts.parent_id = sup->id();
+                             return actors::spawn_agent_engine(sup->system(),
+                                                               std::move(opts));
+                           });
+  children.push_back(engine);
+  spine.agent_engine = engine.slot;
+  actors::register_agent_job_handlers(*job_handlers, engine.slot);
+  if (auto db = storage::connect(st->database_url, s.db_connect_timeout)) {
+    auto limit = static_cast<int>(std::max(1u, s.execution_concurrency));
+    if (auto err = storage::run_transaction(**db, [limit](storage::pg_session& x) {
+          return storage::set_queue_concurrency(x, actors::execute_job_queue, limit);
+        }))
+      log::warn("could not set the concurrency of the agents queue",
+                {{"error", caf::to_string(err)}});
+  }
   actors::job_dispatcher_options job_opts;
   job_opts.conninfo = st->database_url;
   job_opts.workers = s.job_workers;
@@ -252,6 +294,18 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
                            });
   children.push_back(pubsub);
   spine.pubsub = pubsub.slot;
+  // [execution streams]
+  execution_stream_options stream_opts;
+  stream_opts.conninfo = st->database_url;
+  stream_opts.connect_timeout = s.db_connect_timeout;
+  stream_opts.directory = &st->directory;
+  auto streams = make_child("execution_streams", "execution_stream_hub",
+                            [stream_opts](caf::local_actor* sup) {
+                              return spawn_execution_stream_hub(sup,
+                                                                stream_opts);
+                            });
+  children.push_back(streams);
+  spine.execution_streams = streams.slot;
 
   actors::register_actor_metrics(st->metrics, st->directory,
                                  st->mailbox_sample);
@@ -309,6 +363,8 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   add_directive_routes(*routes, spine);
   add_signal_routes(*routes, spine);
   add_signal_stream_routes(*routes, spine);
+  // [agent routes]
+  add_all_agent_routes(*routes, spine);
   server_options http_opts = server_options::from(s);
   auto http = http_server::start(http_opts, routes, st->metrics);
   if (!http) {
