@@ -17,6 +17,8 @@
 
 #include "fp/actors/agent_engine.hpp"
 #include "fp/net/auth.hpp"
+#include "fp/net/json.hpp"
+#include "fp/net/responder.hpp"
 #include "fp/net/spine_services.hpp"
 #include "fp/storage/executions.hpp"
 #include "json_body.hpp"
@@ -54,6 +56,33 @@ caf::error invalid(std::string detail);
 /// An opaque cursor for a uuid-keyed list, and back (nullopt: not one).
 std::string encode_id_cursor(std::string_view id);
 std::optional<std::string> decode_id_cursor(std::string_view cursor);
+
+/// A run_db callback for a page read with one row more than `limit`:
+/// answers 200 {"<key>": [write(w, record)...], "next_cursor": ...}, the
+/// cursor naming the last record shown when the extra row came, else null.
+template <class Record, class Write>
+auto id_page_to(responder_ptr res, int limit, std::string key, Write write) {
+  return [res = std::move(res), limit, key = std::move(key),
+          write = std::move(write)](std::vector<Record>&& list) {
+    bool more = list.size() > static_cast<std::size_t>(limit);
+    if (more)
+      list.resize(static_cast<std::size_t>(limit));
+    std::string body;
+    body.reserve(list.size() * 512 + 64);
+    json_writer w{body};
+    w.begin_object().key(key).begin_array();
+    for (auto& r : list)
+      write(w, r);
+    w.end_array();
+    w.key("next_cursor");
+    if (more)
+      w.value(encode_id_cursor(list.back().id));
+    else
+      w.null();
+    w.end_object();
+    res->send(http_response::json(200, std::move(body)));
+  };
+}
 
 /// The caller as the initiator of an execution (actor and role text), and
 /// the request's trace as the execution's.

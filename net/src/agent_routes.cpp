@@ -331,22 +331,9 @@ void list_agents(const spine_services& spine, const request_context& ctx,
     [slug = who.org_slug, f](storage::pg_session& db) {
       return storage::list_agents(db, slug, f);
     },
-    [res, limit](list_t&& list) {
-      bool more = list.size() > static_cast<std::size_t>(limit);
-      if (more)
-        list.resize(static_cast<std::size_t>(limit));
-      std::string body;
-      json_writer w{body};
-      w.begin_object().key("agents").begin_array();
-      for (auto& a : list)
-        write_agent(w, a);
-      w.end_array();
-      detail::write_nullable(w, "next_cursor",
-                             more ? encode_id_cursor(list.back().id)
-                                  : std::string{});
-      w.end_object();
-      res->send(http_response::json(200, std::move(body)));
-    },
+    id_page_to<storage::agent_record>(
+      res, limit, "agents",
+      [](json_writer& w, const storage::agent_record& a) { write_agent(w, a); }),
     fail_to(res));
 }
 
@@ -413,21 +400,16 @@ void add_agent_routes(router& r, const spine_services& spine) {
         tenant_route(spine.auth, action::tenant_read,
                      [spine](const request_context& ctx,
                              const responder_ptr& res, principal who) {
-                       using found_t = std::optional<storage::agent_record>;
-                       run_db<found_t>(
-                         *spine.sys, spine.storage_pool, spine.timeout,
-                         "agents.get",
-                         [slug = who.org_slug, id = std::string{ctx.param("id")}](
-                           storage::pg_session& db) {
+                       detail::get_one(
+                         spine, ctx, res, who, "agents.get", "agent",
+                         [](storage::pg_session& db, const std::string& slug,
+                            const std::string& id) {
                            return storage::find_agent(db, slug, id);
                          },
-                         detail::found_or_404(
-                           res, "agent",
-                           [](const responder_ptr& out,
-                              const storage::agent_record& a) {
-                             out->send(one(200, a));
-                           }),
-                         fail_to(res));
+                         [](const responder_ptr& out,
+                            const storage::agent_record& a) {
+                           out->send(one(200, a));
+                         });
                      }),
         doc("One agent."));
   r.add("PATCH", "/api/v1/agents/{id}",

@@ -202,60 +202,49 @@ void list_handler(const spine_services& spine, const request_context& ctx,
       // One extra row tells whether there is a next page.
       return storage::list_conversations(db, slug, agent_id, before, limit + 1);
     },
-    [res, limit](list_t&& list) {
-      bool more = list.size() > static_cast<std::size_t>(limit);
-      if (more)
-        list.resize(static_cast<std::size_t>(limit));
-      std::string body;
-      json_writer w{body};
-      w.begin_object().key("conversations").begin_array();
-      for (auto& c : list)
+    id_page_to<storage::conversation_record>(
+      res, limit, "conversations",
+      [](json_writer& w, const storage::conversation_record& c) {
         write_conversation(w, c);
-      w.end_array();
-      detail::write_nullable(w, "next_cursor",
-                             more ? encode_id_cursor(list.back().id)
-                                  : std::string{});
-      w.end_object();
-      res->send(http_response::json(200, std::move(body)));
-    },
+      }),
     fail_to(res));
+}
+
+/// Conversation `id` with its first messages, nullopt when absent.
+caf::expected<std::optional<conversation_view>>
+load_conversation_view(storage::pg_session& db, const std::string& slug,
+                       const std::string& id) {
+  using found_t = std::optional<conversation_view>;
+  auto c = storage::find_conversation(db, slug, id);
+  if (!c)
+    return std::move(c.error());
+  if (!*c)
+    return found_t{};
+  conversation_view v{std::move(**c), {}};
+  int from = 1;
+  while (static_cast<int>(v.messages.size()) < max_shown_messages) {
+    auto page = storage::messages_from(db, slug, id, from, 200);
+    if (!page)
+      return std::move(page.error());
+    if (page->empty())
+      break;
+    from = page->back().seq + 1;
+    auto n = page->size();
+    for (auto& m : *page)
+      v.messages.push_back(std::move(m));
+    if (n < 200)
+      break;
+  }
+  return found_t{std::move(v)};
 }
 
 void get_handler(const spine_services& spine, const request_context& ctx,
                  const responder_ptr& res, const principal& who) {
-  using found_t = std::optional<conversation_view>;
-  run_db<found_t>(
-    *spine.sys, spine.storage_pool, spine.timeout, "conversations.get",
-    [slug = who.org_slug,
-     id = std::string{ctx.param("id")}](storage::pg_session& db)
-      -> caf::expected<found_t> {
-      auto c = storage::find_conversation(db, slug, id);
-      if (!c)
-        return std::move(c.error());
-      if (!*c)
-        return found_t{};
-      conversation_view v{std::move(**c), {}};
-      int from = 1;
-      while (static_cast<int>(v.messages.size()) < max_shown_messages) {
-        auto page = storage::messages_from(db, slug, id, from, 200);
-        if (!page)
-          return std::move(page.error());
-        if (page->empty())
-          break;
-        from = page->back().seq + 1;
-        auto n = page->size();
-        for (auto& m : *page)
-          v.messages.push_back(std::move(m));
-        if (n < 200)
-          break;
-      }
-      return found_t{std::move(v)};
-    },
-    detail::found_or_404(res, "conversation",
-                         [](const responder_ptr& out, const conversation_view& v) {
-                           out->send(render(200, v));
-                         }),
-    fail_to(res));
+  detail::get_one(spine, ctx, res, who, "conversations.get", "conversation",
+                  load_conversation_view,
+                  [](const responder_ptr& out, const conversation_view& v) {
+                    out->send(render(200, v));
+                  });
 }
 
 struct posted_message {

@@ -439,20 +439,16 @@ void add_directive_item_routes(router& r, const spine_services& spine) {
         tenant_route(spine.auth, action::tenant_read,
                      [spine](const request_context& ctx,
                              const responder_ptr& res, principal who) {
-                       using found_t = std::optional<storage::directive_record>;
-                       run_db<found_t>(
-                         *spine.sys, spine.storage_pool, spine.timeout,
-                         "directives.get",
-                         [slug = who.org_slug, id = std::string{ctx.param("id")}](
-                           storage::pg_session& db) {
+                       detail::get_one(
+                         spine, ctx, res, who, "directives.get", "directive",
+                         [](storage::pg_session& db, const std::string& slug,
+                            const std::string& id) {
                            return storage::find_directive(db, slug, id);
                          },
-                         found_or_404(res, "directive",
-                                      [](const responder_ptr& out,
-                                         const storage::directive_record& d) {
-                                        out->send(one(200, d));
-                                      }),
-                         fail_to(res));
+                         [](const responder_ptr& out,
+                            const storage::directive_record& d) {
+                           out->send(one(200, d));
+                         });
                      }),
         auth_doc("One directive.", "directives"));
   add_decision_route(r, spine, decision_kind::approve);

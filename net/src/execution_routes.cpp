@@ -97,43 +97,27 @@ void list_handler(const spine_services& spine, const request_context& ctx,
     [slug = who.org_slug, f = *f](storage::pg_session& db) {
       return storage::list_executions(db, slug, f);
     },
-    [res, limit](list_t&& list) {
-      bool more = list.size() > static_cast<std::size_t>(limit);
-      if (more)
-        list.resize(static_cast<std::size_t>(limit));
-      std::string body;
-      body.reserve(list.size() * 800 + 64);
-      json_writer w{body};
-      w.begin_object().key("executions").begin_array();
-      for (auto& e : list)
+    id_page_to<storage::execution_record>(
+      res, limit, "executions",
+      [](json_writer& w, const storage::execution_record& e) {
         write_execution(w, e);
-      w.end_array();
-      detail::write_nullable(w, "next_cursor",
-                             more ? encode_id_cursor(list.back().id)
-                                  : std::string{});
-      w.end_object();
-      res->send(http_response::json(200, std::move(body)));
-    },
+      }),
     fail_to(res));
 }
 
 void get_handler(const spine_services& spine, const request_context& ctx,
                  const responder_ptr& res, const principal& who) {
-  using found_t = std::optional<execution_view>;
-  run_db<found_t>(
-    *spine.sys, spine.storage_pool, spine.timeout, "executions.get",
-    [slug = who.org_slug,
-     id = std::string{ctx.param("id")}](storage::pg_session& db) {
+  detail::get_one(
+    spine, ctx, res, who, "executions.get", "execution",
+    [](storage::pg_session& db, const std::string& slug, const std::string& id) {
       return load_execution_view(db, slug, id);
     },
-    detail::found_or_404(res, "execution",
-                         [](const responder_ptr& out, const execution_view& v) {
-                           std::string body;
-                           json_writer w{body};
-                           write_execution(w, v.record, &v.calls);
-                           out->send(http_response::json(200, std::move(body)));
-                         }),
-    fail_to(res));
+    [](const responder_ptr& out, const execution_view& v) {
+      std::string body;
+      json_writer w{body};
+      write_execution(w, v.record, &v.calls);
+      out->send(http_response::json(200, std::move(body)));
+    });
 }
 
 struct events_page {

@@ -15,9 +15,11 @@
 #include "fp/actors/signal_emit.hpp"
 #include "fp/actors/tenancy.hpp"
 #include "fp/net/auth.hpp"
+#include "fp/net/db_bridge.hpp"
 #include "fp/net/http_types.hpp"
 #include "fp/net/json.hpp"
 #include "fp/net/router.hpp"
+#include "fp/net/spine_services.hpp"
 
 namespace fp::net::detail {
 
@@ -63,6 +65,24 @@ auto found_or_404(responder_ptr res, std::string what, Send send) {
     }
     send(res, *found);
   };
+}
+
+/// Answers the GET of one tenant resource: `find(db, slug, id)` (giving
+/// `caf::expected<std::optional<R>>`, id from the `{id}` path parameter)
+/// runs as db task `label`; then 404 "<what> not found", or `send(res, r)`.
+template <class Find, class Send>
+void get_one(const spine_services& spine, const request_context& ctx,
+             const responder_ptr& res, const principal& who, std::string label,
+             std::string what, Find find, Send send) {
+  using found_t = typename std::decay_t<decltype(find(
+    std::declval<storage::pg_session&>(), std::string{}, std::string{}))>::value_type;
+  run_db<found_t>(
+    *spine.sys, spine.storage_pool, spine.timeout, std::move(label),
+    [find = std::move(find), slug = who.org_slug,
+     id = std::string{ctx.param("id")}](storage::pg_session& db) {
+      return find(db, slug, id);
+    },
+    found_or_404(res, std::move(what), std::move(send)), fail_to(res));
 }
 
 /// A run_db callback for a delete: 204 when `found`, else 404

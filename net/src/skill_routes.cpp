@@ -371,21 +371,16 @@ void add_skill_routes(router& r, const spine_services& spine) {
         tenant_route(spine.auth, action::tenant_read,
                      [spine](const request_context& ctx,
                              const responder_ptr& res, principal who) {
-                       using found_t = std::optional<storage::skill_record>;
-                       run_db<found_t>(
-                         *spine.sys, spine.storage_pool, spine.timeout,
-                         "skills.get",
-                         [slug = who.org_slug, id = std::string{ctx.param("id")}](
-                           storage::pg_session& db) {
+                       detail::get_one(
+                         spine, ctx, res, who, "skills.get", "skill",
+                         [](storage::pg_session& db, const std::string& slug,
+                            const std::string& id) {
                            return storage::find_skill(db, slug, id);
                          },
-                         detail::found_or_404(
-                           res, "skill",
-                           [](const responder_ptr& out,
-                              const storage::skill_record& s) {
-                             out->send(one(200, s));
-                           }),
-                         fail_to(res));
+                         [](const responder_ptr& out,
+                            const storage::skill_record& s) {
+                           out->send(one(200, s));
+                         });
                      }),
         doc("One skill (own or global)."));
   r.add("PATCH", "/api/v1/skills/{id}",

@@ -179,17 +179,14 @@ void add_subscription_routes(router& r, const spine_services& spine) {
         tenant_route(spine.auth, action::tenant_read,
                      [spine](const request_context& ctx,
                              const responder_ptr& res, principal who) {
-                       using found_t
-                         = std::optional<storage::subscription_record>;
-                       run_db<found_t>(
-                         *spine.sys, spine.storage_pool, spine.timeout,
-                         "subscriptions.get",
-                         [slug = who.org_slug, id = std::string{ctx.param("id")}](
-                           storage::pg_session& db) {
+                       detail::get_one(
+                         spine, ctx, res, who, "subscriptions.get",
+                         "subscription",
+                         [](storage::pg_session& db, const std::string& slug,
+                            const std::string& id) {
                            return storage::get_subscription(db, slug, id);
                          },
-                         found_or_404(res, "subscription", send_one),
-                         fail_to(res));
+                         send_one);
                      }),
         doc("One subscription."));
   r.add("PATCH", "/api/v1/subscriptions/{id}",
