@@ -12,11 +12,11 @@
 
 #include <caf/all.hpp>
 
+#include "fp/actors/notify_listener.hpp"
 #include "fp/actors/pubsub_hub.hpp"
 #include "fp/runtime/log.hpp"
 #include "fp/storage/pg_session.hpp"
 #include "fp/storage/storage_pool.hpp"
-#include "pubsub_hub_impl.hpp"
 
 namespace fp::actors {
 
@@ -536,7 +536,15 @@ pubsub_hub_actor::behavior_type hub_impl(hub_ptr self, pubsub_options opts) {
     st.published = &m->get_counter("fp_sse_signals_total",
                                    "Signals fanned out to live subscribers");
   }
-  st.listener = detail::spawn_listener(self, st.opts);
+  // Follows NOTIFY fp_signals: every producer on every node.
+  notify_listener_options listen;
+  listen.conninfo = st.opts.conninfo;
+  listen.channel = std::string{storage::signals_channel};
+  listen.connect_timeout = st.opts.connect_timeout;
+  listen.kind = "pubsub_listener";
+  listen.directory = st.opts.directory;
+  st.listener = spawn_notify_listener(self, caf::actor_cast<caf::actor>(self),
+                                      std::move(listen));
   if (st.opts.heartbeat.count() > 0)
     self->delayed_send(self, st.opts.heartbeat, tick_atom_v);
   return {

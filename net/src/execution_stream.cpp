@@ -8,7 +8,8 @@
 
 #include <caf/all.hpp>
 
-#include "execution_stream_impl.hpp"
+#include "fp/actors/notify_listener.hpp"
+#include "fp/storage/executions.hpp"
 
 namespace fp::net {
 
@@ -50,7 +51,14 @@ void drop(hub_state& st, uint64_t id) {
 execution_stream_actor::behavior_type
 hub_impl(execution_stream_actor::stateful_pointer<hub_state> self,
          execution_stream_options opts) {
-  self->state.listener = detail::spawn_stream_listener(self, opts);
+  actors::notify_listener_options listen;
+  listen.conninfo = opts.conninfo;
+  listen.channel = std::string{storage::executions_channel};
+  listen.connect_timeout = opts.connect_timeout;
+  listen.kind = "execution_stream_listener";
+  listen.directory = opts.directory;
+  self->state.listener = actors::spawn_notify_listener(
+    self, caf::actor_cast<caf::actor>(self), std::move(listen));
   self->delayed_send(self, tick_interval, tick_atom_v);
   return {
     [self](describe_atom) -> runtime::actor_status {
