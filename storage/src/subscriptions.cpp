@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "fp/runtime/errc.hpp"
 #include "fp/runtime/ids.hpp"
 #include "fp/storage/pg_session.hpp"
 #include "fp/storage/users.hpp"
@@ -91,6 +92,29 @@ get_subscription(pg_session& db, std::string_view slug, std::string_view id) {
   return detail::first_row(std::move(r), read_record);
 }
 
+namespace {
+
+/// An agent's trigger belongs to the agent (storage/agents.hpp keeps it in
+/// step): editing it here would change the agent behind its back.
+caf::error refuse_agent_trigger(pg_session& db, const std::string& schema,
+                                std::string_view id) {
+  auto r = db.exec("SELECT agent_id::text FROM " + schema
+                     + ".subscriptions WHERE id = $1::uuid AND handler_kind "
+                       "= 'agent'",
+                   {std::string{id}});
+  if (!r)
+    return std::move(r.error());
+  if (r->rows() == 0)
+    return caf::none;
+  return runtime::make_error(runtime::errc::conflict,
+                             "subscription " + std::string{id}
+                               + " is a trigger of agent "
+                               + std::string{r->text(0, 0)}
+                               + "; change the agent's triggers instead");
+}
+
+} // namespace
+
 caf::expected<bool> delete_subscription(pg_session& db, std::string_view slug,
                                         std::string_view id) {
   auto schema = detail::quoted_schema_of(slug);
@@ -98,6 +122,8 @@ caf::expected<bool> delete_subscription(pg_session& db, std::string_view slug,
     return detail::not_a_slug();
   if (!is_uuid(id))
     return false;
+  if (auto err = refuse_agent_trigger(db, schema, id))
+    return err;
   auto r = db.exec("DELETE FROM " + schema
                      + ".subscriptions WHERE id = $1::uuid",
                    {std::string{id}});
@@ -115,6 +141,8 @@ caf::expected<bool> set_subscription_enabled(pg_session& db,
     return detail::not_a_slug();
   if (!is_uuid(id))
     return false;
+  if (auto err = refuse_agent_trigger(db, schema, id))
+    return err;
   auto r = db.exec("UPDATE " + schema
                      + ".subscriptions SET enabled = $2::boolean WHERE id = "
                        "$1::uuid",

@@ -326,6 +326,14 @@ TEST_CASE("agents: trigger subscriptions are enabled only while active",
   CHECK(matching[0].handler_kind == "agent");
   auto enabled = must(storage::enabled_subscriptions(db, f.slug));
   CHECK(enabled.size() == 3);
+  // Only the agent changes its triggers.
+  auto refused = storage::delete_subscription(db, f.slug, active[0].id);
+  REQUIRE_FALSE(refused);
+  CHECK(runtime::code_of(refused.error()) == runtime::errc::conflict);
+  refused = storage::set_subscription_enabled(db, f.slug, active[0].id, false);
+  REQUIRE_FALSE(refused);
+  CHECK(runtime::code_of(refused.error()) == runtime::errc::conflict);
+  CHECK(agent_subs(db, f.slug, a.id).size() == 2);
 
   // New triggers: dropped ones go, kept ones keep their id.
   a.triggers = {"billing.*", "*"};
