@@ -57,6 +57,8 @@ struct exec_state {
   /// Tool calls of the current answer.
   std::vector<llm::tool_call> calls;
   std::size_t next_call = 0;
+  /// When the actor started the run (for the duration metric).
+  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
   static inline const char* name = "fp.execution";
 };
 
@@ -501,12 +503,45 @@ void run_next_tool(exec_ptr self) {
   });
 }
 
+/// Counts a finished run in /metrics: by status and provider, its
+/// duration, tokens and cost (what the operator console charts).
+void record_metrics(exec_ptr self, const std::string& status) {
+  auto& st = self->state;
+  auto* m = st.env->opts.metrics;
+  if (!m)
+    return;
+  const auto& provider = st.plan->exec.provider;
+  m->get_counter("fp_agent_executions_total",
+                 "Executions finished on this node, by status and provider.",
+                 {"status", "provider"}, {status, provider})
+    .inc();
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - st.began;
+  m->get_histogram("fp_agent_execution_seconds",
+                   "Time from an execution actor's start to its final write.",
+                   runtime::default_latency_buckets(), {"provider"}, {provider})
+    .observe(took.count());
+  auto tokens = [&](const char* direction, int64_t n) {
+    if (n > 0)
+      m->get_counter("fp_llm_tokens_total", "Model tokens used by executions.",
+                     {"provider", "direction"}, {provider, direction})
+        .inc(static_cast<uint64_t>(n));
+  };
+  tokens("in", st.totals.tokens_in);
+  tokens("out", st.totals.tokens_out);
+  if (st.totals.cost_micros > 0)
+    m->get_counter("fp_llm_cost_micros_total",
+                   "Cost of model calls, in micro-units of the price table.",
+                   {"provider"}, {provider})
+      .inc(static_cast<uint64_t>(st.totals.cost_micros));
+}
+
 void finish(exec_ptr self, std::string status, std::string output,
             std::string error, std::string code) {
   auto& st = self->state;
   if (st.finished)
     return;
   st.finished = true;
+  record_metrics(self, status);
   // Text still pending rides along with the final write (one transaction
   // fewer for fast runs).
   auto text = std::move(st.pending);

@@ -66,6 +66,15 @@ TEST_CASE("engine: a manual run with the local provider succeeds with its "
     return f.text_of("SELECT state FROM public.jobs WHERE kind = 'agent.execute'")
            == "completed";
   }));
+  // And /metrics counts it, with its tokens.
+  auto metrics = test::call(f.port, "GET", "/metrics");
+  REQUIRE(metrics.status == 200);
+  CHECK(metrics.body.find(
+          R"(fp_agent_executions_total{status="succeeded",provider="local"} 1)")
+        != std::string::npos);
+  CHECK(metrics.body.find(R"(fp_llm_tokens_total{provider="local",direction="out"})")
+        != std::string::npos);
+  CHECK(metrics.body.find("fp_agent_execution_seconds_count") != std::string::npos);
 }
 
 TEST_CASE("engine: a triggered signal gives exactly one execution, also when "
