@@ -4,6 +4,9 @@
 // one transaction — as the signal bus does for signals. It speaks the
 // storage pool's protocol, so execution actors do not know it is there.
 
+#include <map>
+#include <utility>
+
 #include <caf/all.hpp>
 
 #include "agent_engine_internal.hpp"
@@ -88,10 +91,16 @@ void flush(batch_ptr self) {
     storage::db_task group;
     group.label = "executions.batch";
     group.run = [batch](storage::pg_session& db) -> caf::error {
+      deferred_emits held;
+      auto& current = current_deferred_emits();
+      current = &held;
       for (auto& entry : *batch)
-        if (auto err = entry.first.run(db))
+        if (auto err = entry.first.run(db)) {
+          current = nullptr;
           return err;
-      return caf::none;
+        }
+      current = nullptr;
+      return emit_deferred(db, held);
     };
     ++st.in_flight;
     self->request(pool, caf::infinite, run_atom_v, std::move(group))
@@ -110,6 +119,36 @@ void flush(batch_ptr self) {
         });
   }
 }
+
+} // namespace
+
+deferred_emits*& current_deferred_emits() noexcept {
+  thread_local deferred_emits* current = nullptr;
+  return current;
+}
+
+caf::error emit_deferred(storage::pg_session& db, const deferred_emits& d) {
+  // Grouped per tenant, in the order the runs emitted them.
+  std::map<std::string, std::pair<const tenant_ref*, std::vector<emit_part>>> by_slug;
+  for (auto& it : d.items) {
+    auto& group = by_slug[it.tenant.slug];
+    group.first = &it.tenant;
+    group.second.push_back(emit_part{&it.actor, &it.inputs});
+  }
+  for (auto& [slug, group] : by_slug) {
+    auto res = emit_parts_in_transaction(db, *group.first, group.second);
+    if (!res)
+      return std::move(res.error());
+    for (auto& part : *res)
+      for (auto& r : part)
+        if (!r.error.empty())
+          return runtime::make_error(runtime::errc::internal,
+                                     "execution signal refused: " + r.error);
+  }
+  return caf::none;
+}
+
+namespace {
 
 storage::storage_pool_actor::behavior_type
 batch_impl(batch_ptr self, runtime::actor_slot_ptr pool) {

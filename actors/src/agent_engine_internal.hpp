@@ -149,6 +149,27 @@ bool is_json(std::string_view text);
 
 // -- group commit ----------------------------------------------------------------------------
 
+/// Execution signals held back while a group-committed batch runs, and
+/// emitted together at its end: the tenant's emit lock (held until COMMIT)
+/// is then taken once, just before the commit, instead of at the first
+/// run's signal — so concurrent batches overlap their other statements.
+struct deferred_emits {
+  struct item {
+    tenant_ref tenant;
+    storage::signal_actor actor;
+    std::vector<signal_input> inputs;
+  };
+  std::vector<item> items;
+};
+
+/// The collector of the batch running on this thread, or null (then
+/// execution signals are emitted at once).
+deferred_emits*& current_deferred_emits() noexcept;
+
+/// Emits everything `d` holds, one grouped emit per tenant, in the
+/// caller's transaction.
+caf::error emit_deferred(storage::pg_session& db, const deferred_emits& d);
+
 /// Spawns the execution writer (linked to `engine`): it takes storage tasks
 /// like the storage pool and commits concurrent ones together. Its slot.
 runtime::actor_slot_ptr spawn_execution_writer(caf::local_actor* engine,

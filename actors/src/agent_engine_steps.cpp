@@ -39,6 +39,14 @@ caf::error emit_execution_signal(storage::pg_session& db, const tenant_ref& tena
   in.payload = std::move(payload);
   in.correlation_id = e.correlation_id;
   in.causation_id = e.trigger_signal_id;
+  if (auto* deferred = current_deferred_emits()) {
+    // Checked now, so a refused signal still fails its own run.
+    if (auto why = signal_input_error(in, emit_limits{}); !why.empty())
+      return runtime::make_error(runtime::errc::internal,
+                                 "execution signal refused: " + why);
+    deferred->items.push_back({tenant, execution_actor_of(e), {std::move(in)}});
+    return caf::none;
+  }
   auto res = emit_in_transaction(db, tenant, execution_actor_of(e), {in});
   if (!res)
     return std::move(res.error());
