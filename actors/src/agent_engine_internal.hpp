@@ -117,6 +117,8 @@ struct run_end {
   storage::execution_outcome outcome;
   /// Chat reply message to finish ("" for none).
   std::string reply_message_id;
+  /// Streamed text not written yet: its delta event leads the final ones.
+  std::string pending_text;
 };
 
 // -- database steps (run inside a storage task's transaction) ------------------------------

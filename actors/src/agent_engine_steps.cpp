@@ -308,6 +308,8 @@ caf::error finish_run(storage::pg_session& db, const tenant_ref& tenant,
   if (!*changed)
     return caf::none;
   std::vector<storage::execution_event> events;
+  if (!end.pending_text.empty())
+    events.push_back(event("delta", "{\"text\":" + json_quote(end.pending_text) + "}"));
   events.push_back(event("usage", "{\"tokens_in\":" + std::to_string(o.totals.tokens_in)
                                     + ",\"tokens_out\":"
                                     + std::to_string(o.totals.tokens_out)

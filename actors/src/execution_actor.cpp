@@ -553,22 +553,16 @@ void finish(exec_ptr self, std::string status, std::string output,
   end.outcome.error = std::move(error);
   end.outcome.error_code = std::move(code);
   end.outcome.totals = st.totals;
+  end.pending_text = std::move(text);
   auto tenant = st.tenant;
   auto exec = st.plan->exec;
   write(
     self,
-    [tenant, exec, end, text](storage::pg_session& db) -> caf::error {
-      if (!text.empty()) {
-        storage::execution_event ev;
-        ev.kind = "delta";
-        ev.data = "{\"text\":" + json_quote(text) + "}";
-        if (auto n = storage::append_execution_events(db, tenant.slug, exec.id, {ev}); !n)
-          return std::move(n.error());
-        if (!end.reply_message_id.empty())
-          if (auto err = storage::append_message_text(db, tenant.slug, end.reply_message_id,
-                                                      text))
-            return err;
-      }
+    [tenant, exec, end](storage::pg_session& db) -> caf::error {
+      if (!end.pending_text.empty() && !end.reply_message_id.empty())
+        if (auto err = storage::append_message_text(db, tenant.slug, end.reply_message_id,
+                                                    end.pending_text))
+          return err;
       return finish_run(db, tenant, exec, end);
     },
     [self] { end_job(self, caf::none); });
