@@ -70,7 +70,7 @@ std::string execution_payload(const storage::execution_record& e,
 
 /// Builds the execution of a triggered run (inserted unless its trigger
 /// key exists already).
-caf::expected<storage::execution_record>
+caf::expected<storage::inserted_execution>
 triggered_execution(storage::pg_session& db, const run_args& args,
                     const storage::agent_record& agent,
                     const storage::signal_record& sig) {
@@ -111,10 +111,7 @@ triggered_execution(storage::pg_session& db, const run_args& args,
   e.initiator.kind = "system";
   e.initiator.id = "trigger";
   e.job_id = args.job_id;
-  auto ins = storage::insert_execution(db, args.slug, e);
-  if (!ins)
-    return std::move(ins.error());
-  return std::move(ins->record);
+  return storage::insert_execution(db, args.slug, e);
 }
 
 /// The chat history of `conversation` up to (not including) the reply.
@@ -140,6 +137,8 @@ caf::error load_history(storage::pg_session& db, const run_args& args,
 
 caf::error load_run(storage::pg_session& db, const run_args& args, run_plan& plan) {
   tenant_ref tenant{args.org_id, args.slug};
+  // The agent of a triggered run, read once.
+  std::optional<storage::agent_record> trigger_agent;
   // -- the execution ---------------------------------------------------------------------
   if (args.execution_id.empty()) {
     auto agent = storage::find_agent(db, args.slug, args.agent_id);
@@ -152,14 +151,21 @@ caf::error load_run(storage::pg_session& db, const run_args& args, run_plan& pla
       plan.done = true; // deleted meanwhile: nothing to run
       return caf::none;
     }
-    auto e = triggered_execution(db, args, **agent, **sig);
-    if (!e)
-      return std::move(e.error());
-    // Lock it: a second job for the same key must wait for this one.
-    auto locked = storage::find_execution(db, args.slug, e->id, true);
-    if (!locked)
-      return std::move(locked.error());
-    plan.exec = locked->value_or(std::move(*e));
+    auto ins = triggered_execution(db, args, **agent, **sig);
+    if (!ins)
+      return std::move(ins.error());
+    if (ins->created) {
+      // Inserted by this transaction, hence locked by it: a second job for
+      // the same key waits on the unique key until this one commits.
+      plan.exec = std::move(ins->record);
+    } else {
+      // Someone's run of the same key: lock it and read it afresh.
+      auto locked = storage::find_execution(db, args.slug, ins->record.id, true);
+      if (!locked)
+        return std::move(locked.error());
+      plan.exec = locked->value_or(std::move(ins->record));
+    }
+    trigger_agent = std::move(*agent);
   } else {
     auto found = storage::find_execution(db, args.slug, args.execution_id, true);
     if (!found)
@@ -188,12 +194,16 @@ caf::error load_run(storage::pg_session& db, const run_args& args, run_plan& pla
     return finish_now("cancelled", "cancelled before it started", "cancelled");
   // -- what it runs ------------------------------------------------------------------------
   if (!e.agent_id.empty()) {
-    auto agent = storage::find_agent(db, args.slug, e.agent_id);
-    if (!agent)
-      return std::move(agent.error());
-    if (!*agent)
-      return finish_now("failed", "the agent was deleted", "agent_missing");
-    plan.agent = std::move(**agent);
+    if (trigger_agent && trigger_agent->id == e.agent_id) {
+      plan.agent = std::move(*trigger_agent);
+    } else {
+      auto agent = storage::find_agent(db, args.slug, e.agent_id);
+      if (!agent)
+        return std::move(agent.error());
+      if (!*agent)
+        return finish_now("failed", "the agent was deleted", "agent_missing");
+      plan.agent = std::move(**agent);
+    }
   } else if (!e.skill_name.empty()) {
     auto skill = storage::resolve_skill(db, args.slug, e.skill_name);
     if (!skill)
