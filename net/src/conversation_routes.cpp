@@ -340,21 +340,18 @@ void stream_handler(const spine_services& spine, const request_context& ctx,
     }
     from = *pos;
   }
-  std::string id{ctx.param("id")};
   // 404 before the stream starts: afterwards only events can be sent.
-  using found_t = std::optional<storage::conversation_record>;
-  run_db<found_t>(
-    *spine.sys, spine.storage_pool, spine.timeout, "conversations.stream_open",
-    [slug = who.org_slug, id](storage::pg_session& db) {
-      return storage::find_conversation(db, slug, id);
-    },
-    detail::found_or_404(res, "conversation",
-                         [spine, slug = who.org_slug, from](
-                           const responder_ptr& out,
-                           const storage::conversation_record& c) {
-                           open_chat_stream(spine, out, slug, c.id, from);
-                         }),
-    fail_to(res));
+  detail::get_one(spine, ctx, res, who, "conversations.stream_open",
+                  "conversation",
+                  [](storage::pg_session& db, const std::string& slug,
+                     const std::string& id) {
+                    return storage::find_conversation(db, slug, id);
+                  },
+                  [spine, slug = who.org_slug, from](
+                    const responder_ptr& out,
+                    const storage::conversation_record& c) {
+                    open_chat_stream(spine, out, slug, c.id, from);
+                  });
 }
 
 } // namespace

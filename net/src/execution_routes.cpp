@@ -227,21 +227,17 @@ void stream_handler(const spine_services& spine, const request_context& ctx,
     }
     after = *n;
   }
-  std::string id{ctx.param("id")};
   // 404 before the stream starts: afterwards only events can be sent.
-  using found_t = std::optional<storage::execution_record>;
-  run_db<found_t>(
-    *spine.sys, spine.storage_pool, spine.timeout, "executions.stream_open",
-    [slug = who.org_slug, id](storage::pg_session& db) {
-      return storage::find_execution(db, slug, id);
-    },
-    detail::found_or_404(res, "execution",
-                         [spine, slug = who.org_slug, after](
-                           const responder_ptr& out,
-                           const storage::execution_record& e) {
-                           open_execution_stream(spine, out, slug, e.id, after);
-                         }),
-    fail_to(res));
+  detail::get_one(spine, ctx, res, who, "executions.stream_open", "execution",
+                  [](storage::pg_session& db, const std::string& slug,
+                     const std::string& id) {
+                    return storage::find_execution(db, slug, id);
+                  },
+                  [spine, slug = who.org_slug, after](
+                    const responder_ptr& out,
+                    const storage::execution_record& e) {
+                    open_execution_stream(spine, out, slug, e.id, after);
+                  });
 }
 
 route_doc doc(std::string summary, int status = 200) {
