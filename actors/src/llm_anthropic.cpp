@@ -105,24 +105,9 @@ struct block_state {
   bool delivered = false;
 };
 
-class anthropic_decoder final : public decoder {
+class anthropic_decoder final : public sse_json_decoder {
 public:
-  anthropic_decoder(const stream_sink& sink, bool streaming)
-    : sink_(sink), streaming_(streaming) {
-  }
-
-  caf::error feed(std::string_view bytes) override {
-    if (!streaming_) {
-      body_ += bytes;
-      return {};
-    }
-    caf::error err;
-    sse_.feed(bytes, [&](std::string_view, std::string_view data) {
-      err = on_event(data);
-      return !err;
-    });
-    return err;
-  }
+  using sse_json_decoder::sse_json_decoder;
 
   caf::expected<response> finish() override {
     if (!streaming_) {
@@ -130,13 +115,7 @@ public:
         return err;
       return std::move(res_);
     }
-    caf::error err;
-    sse_.flush([&](std::string_view, std::string_view data) {
-      if (!err)
-        err = on_event(data);
-      return true;
-    });
-    if (err)
+    if (auto err = flush_events())
       return err;
     if (!done_)
       return make_error(errc::bad_response,
@@ -146,12 +125,8 @@ public:
     return std::move(res_);
   }
 
-  bool emitted() const noexcept override {
-    return emitted_;
-  }
-
 private:
-  caf::error on_event(std::string_view data) {
+  caf::error on_data(std::string_view data) override {
     if (data.empty())
       return {};
     auto root = detail::parse_json(parser_, data);
@@ -278,15 +253,8 @@ private:
     return {};
   }
 
-  const stream_sink& sink_;
-  bool streaming_;
-  sse_parser sse_;
-  simdjson::dom::parser parser_;
-  std::string body_;
-  response res_;
   std::map<int64_t, block_state> blocks_;
   bool done_ = false;
-  bool emitted_ = false;
 };
 
 } // namespace

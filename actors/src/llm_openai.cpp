@@ -54,37 +54,16 @@ struct call_state {
   bool started = false;
 };
 
-class openai_decoder final : public decoder {
+class openai_decoder final : public sse_json_decoder {
 public:
-  openai_decoder(const stream_sink& sink, bool streaming)
-    : sink_(sink), streaming_(streaming) {
-  }
-
-  caf::error feed(std::string_view bytes) override {
-    if (!streaming_) {
-      body_ += bytes;
-      return {};
-    }
-    caf::error err;
-    sse_.feed(bytes, [&](std::string_view, std::string_view data) {
-      err = on_data(data);
-      return !err;
-    });
-    return err;
-  }
+  using sse_json_decoder::sse_json_decoder;
 
   caf::expected<response> finish() override {
     if (!streaming_) {
       if (auto err = on_document(body_))
         return err;
     } else {
-      caf::error err;
-      sse_.flush([&](std::string_view, std::string_view data) {
-        if (!err)
-          err = on_data(data);
-        return true;
-      });
-      if (err)
+      if (auto err = flush_events())
         return err;
       if (!done_ && res_.finish_reason.empty())
         return make_error(errc::bad_response,
@@ -94,12 +73,8 @@ public:
     return std::move(res_);
   }
 
-  bool emitted() const noexcept override {
-    return emitted_;
-  }
-
 private:
-  caf::error on_data(std::string_view data) {
+  caf::error on_data(std::string_view data) override {
     if (data == "[DONE]") {
       done_ = true;
       return {};
@@ -231,15 +206,8 @@ private:
     }
   }
 
-  const stream_sink& sink_;
-  bool streaming_;
-  sse_parser sse_;
-  simdjson::dom::parser parser_;
-  std::string body_;
-  response res_;
   std::map<int64_t, call_state> calls_;
   bool done_ = false;
-  bool emitted_ = false;
 };
 
 } // namespace
