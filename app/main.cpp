@@ -21,7 +21,10 @@
 #include "fp/storage/connection.hpp"
 #include "fp/storage/embedded_postgres.hpp"
 #include "fp/storage/migrations.hpp"
+#include "admin_db.hpp"
 #include "org_commands.hpp"
+#include "keys_command.hpp"
+#include "package_command.hpp"
 #include "replay_command.hpp"
 #include "fp/storage/users.hpp"
 #include "fp/runtime/errc.hpp"
@@ -71,6 +74,16 @@ const std::vector<command>& commands() {
      "'replay --org SLUG (--signal ID | --since RFC3339 [--type PREFIX])'.",
      fp::app::replay_flags(),
      fp::app::run_replay},
+    {"package",
+     "Publish a package to the registry as a platform admin: 'package "
+     "publish <file-or-dir>'.",
+     {},
+     fp::app::run_package},
+    {"keys",
+     "Master keys of credentials and webhook secrets: 'keys list', 'keys "
+     "rotate [--no-new-key]'.",
+     fp::app::keys_flags(),
+     fp::app::run_keys},
     {"version", "Print the version and exit.", {}, run_version},
     {"user",
      "Manage accounts: 'user create --email E --password-file F "
@@ -213,11 +226,7 @@ int run_version(const config::command_line&) {
 
 // -- user ---------------------------------------------------------------------
 
-/// A one-line description of `err` for the terminal.
-std::string describe(const caf::error& err) {
-  auto ctx = fp::runtime::context_of(err);
-  return ctx.empty() ? caf::to_string(err) : ctx;
-}
+using fp::app::describe;
 
 /// The password in `path` without one trailing newline; nullopt (with a
 /// message printed) when the file cannot be read or is empty.
@@ -257,56 +266,26 @@ int run_user(const config::command_line& cli) {
   auto password = read_password_file(file->second);
   if (!password)
     return 1;
-  // The embedded cluster: attaches to a running server's cluster or starts
-  // it for the duration of the command.
-  std::unique_ptr<fp::storage::embedded_postgres> embedded;
-  std::string url = s.database_url;
-  if (s.embedded_database()) {
-    auto pg = fp::storage::embedded_postgres::start(s);
-    if (!pg) {
-      std::cerr << "fleetprompt: cannot start the embedded database: "
-                << describe(pg.error()) << "\n";
-      return 1;
-    }
-    embedded = std::make_unique<fp::storage::embedded_postgres>(std::move(*pg));
-    url = embedded->url();
+  fp::app::admin_db db;
+  if (!db.open(s))
+    return 1;
+  fp::storage::user_record created;
+  auto err = fp::storage::run_transaction(
+    *db.session, [&](fp::storage::pg_session& tx) -> caf::error {
+      auto u = fp::storage::create_user(tx, email->second, *password,
+                                        cli.flags.count("platform-admin") > 0);
+      if (!u)
+        return std::move(u.error());
+      created = std::move(*u);
+      return caf::none;
+    });
+  if (err) {
+    std::cerr << "fleetprompt: cannot create the user: " << describe(err) << "\n";
+    return 1;
   }
-  int rc = 0;
-  auto session = fp::storage::connect(url, s.db_connect_timeout);
-  if (!session) {
-    std::cerr << "fleetprompt: cannot connect: " << describe(session.error())
-              << "\n";
-    rc = 1;
-  } else if (auto applied = fp::storage::apply_migrations(
-               **session, fp::storage::public_migrations());
-             !applied) {
-    std::cerr << "fleetprompt: migration failed: " << describe(applied.error())
-              << "\n";
-    rc = 1;
-  } else {
-    fp::storage::user_record created;
-    auto err = fp::storage::run_transaction(
-      **session, [&](fp::storage::pg_session& db) -> caf::error {
-        auto u = fp::storage::create_user(db, email->second, *password,
-                                          cli.flags.count("platform-admin") > 0);
-        if (!u)
-          return std::move(u.error());
-        created = std::move(*u);
-        return caf::none;
-      });
-    if (err) {
-      std::cerr << "fleetprompt: cannot create the user: " << describe(err)
-                << "\n";
-      rc = 1;
-    } else {
-      std::cout << "created user " << created.email << " (" << created.id
-                << (created.platform_admin ? ", platform admin" : "") << ")\n";
-    }
-    session->reset();
-  }
-  if (embedded)
-    embedded->stop();
-  return rc;
+  std::cout << "created user " << created.email << " (" << created.id
+            << (created.platform_admin ? ", platform admin" : "") << ")\n";
+  return 0;
 }
 
 } // namespace

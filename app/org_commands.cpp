@@ -1,5 +1,7 @@
 #include "org_commands.hpp"
 
+#include "admin_db.hpp"
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -15,54 +17,6 @@
 namespace fp::app {
 
 namespace {
-
-std::string describe(const caf::error& err) {
-  auto ctx = runtime::context_of(err);
-  return ctx.empty() ? caf::to_string(err) : ctx;
-}
-
-/// The database of an admin command: the configured URL, or the embedded
-/// cluster (attached to when a server holds it, else started for the
-/// duration of the command).
-struct admin_db {
-  std::unique_ptr<storage::embedded_postgres> embedded;
-  std::string url;
-  std::unique_ptr<storage::pg_session> session;
-
-  ~admin_db() {
-    session.reset();
-    if (embedded)
-      embedded->stop();
-  }
-
-  bool open(const config::settings& s) {
-    url = s.database_url;
-    if (s.embedded_database()) {
-      auto pg = storage::embedded_postgres::start(s);
-      if (!pg) {
-        std::cerr << "fleetprompt: cannot start the embedded database: "
-                  << describe(pg.error()) << "\n";
-        return false;
-      }
-      embedded = std::make_unique<storage::embedded_postgres>(std::move(*pg));
-      url = embedded->url();
-    }
-    auto conn = storage::connect(url, s.db_connect_timeout);
-    if (!conn) {
-      std::cerr << "fleetprompt: cannot connect: " << describe(conn.error()) << "\n";
-      return false;
-    }
-    session = std::move(*conn);
-    // Organizations need the identity tables.
-    auto applied = storage::apply_migrations(*session, storage::public_migrations());
-    if (!applied) {
-      std::cerr << "fleetprompt: migration failed: " << describe(applied.error())
-                << "\n";
-      return false;
-    }
-    return true;
-  }
-};
 
 int org_create(const config::command_line& cli, storage::pg_session& db) {
   auto flag = [&](const char* name) {

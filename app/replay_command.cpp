@@ -1,5 +1,7 @@
 #include "replay_command.hpp"
 
+#include "admin_db.hpp"
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -17,11 +19,6 @@
 namespace fp::app {
 
 namespace {
-
-std::string describe(const caf::error& err) {
-  auto ctx = runtime::context_of(err);
-  return ctx.empty() ? caf::to_string(err) : ctx;
-}
 
 int usage_error(const std::string& what) {
   std::cerr << "fleetprompt: " << what
@@ -112,54 +109,28 @@ int run_replay(const config::command_line& cli) {
   if (!sel)
     return rc;
   const auto& s = cli.values;
-  // The embedded cluster: attaches to a running server's cluster or starts
-  // it for the duration of the command.
-  std::unique_ptr<storage::embedded_postgres> embedded;
-  std::string url = s.database_url;
-  if (s.embedded_database()) {
-    auto pg = storage::embedded_postgres::start(s);
-    if (!pg) {
-      std::cerr << "fleetprompt: cannot start the embedded database: "
-                << describe(pg.error()) << "\n";
-      return 1;
-    }
-    embedded = std::make_unique<storage::embedded_postgres>(std::move(*pg));
-    url = embedded->url();
-  }
-  auto stop_embedded = [&] {
-    if (embedded)
-      embedded->stop();
-  };
-  auto session = storage::connect(url, s.db_connect_timeout);
-  if (!session) {
-    std::cerr << "fleetprompt: cannot connect: " << describe(session.error())
-              << "\n";
-    stop_embedded();
+  admin_db db;
+  if (!db.open(s, false))
     return 1;
-  }
-  auto org = storage::find_org_by_slug(**session, slug);
+  auto org = storage::find_org_by_slug(*db.session, slug);
   if (!org || !*org || (*org)->state != "active") {
     if (!org)
       std::cerr << "fleetprompt: " << describe(org.error()) << "\n";
     else
       std::cerr << "fleetprompt: no active organization '" << slug << "'\n";
-    session->reset();
-    stop_embedded();
     return 1;
   }
   actors::tenant_ref tenant{(*org)->id, (*org)->slug};
   storage::signal_actor actor{"system", "cli", "fleetprompt replay"};
   actors::replay_result result;
   auto err = storage::run_transaction(
-    **session, [&](storage::pg_session& db) -> caf::error {
-      auto r = actors::replay_signals(db, tenant, *sel, actor);
+    *db.session, [&](storage::pg_session& tx) -> caf::error {
+      auto r = actors::replay_signals(tx, tenant, *sel, actor);
       if (!r)
         return std::move(r.error());
       result = std::move(*r);
       return caf::none;
     });
-  session->reset();
-  stop_embedded();
   if (err) {
     std::cerr << "fleetprompt: cannot replay: " << describe(err) << "\n";
     return 1;

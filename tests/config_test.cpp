@@ -647,8 +647,9 @@ TEST_CASE("settings_help lists every setting in aligned columns", "[config][help
     default_columns.insert(line.find("default: "));
   }
   // 27 base + 3 accounts (secure-cookies, session-ttl,
-  // api-key-rotation-grace) + 4 tenancy + 14 signal/SSE/job/webhook settings.
-  CHECK(rows == 63);
+  // api-key-rotation-grace) + 4 tenancy + 14 signal/SSE/job/webhook settings
+  // + 3 master keys (key-file, master-keys, active-key-id).
+  CHECK(rows == 66);
   CHECK(env_columns.size() == 1);
   CHECK(default_columns.size() == 1);
   CHECK(*env_columns.begin() != std::string::npos);
@@ -758,4 +759,49 @@ TEST_CASE("migrate-on-start is a boolean setting", "[config][bool]") {
   auto bad = parse_command_line({"--migrate-on-start", "maybe"}, {}, no_env);
   REQUIRE(std::holds_alternative<std::string>(bad));
   CHECK(std::get<std::string>(bad).find("--migrate-on-start") != std::string::npos);
+}
+
+TEST_CASE("master key settings come from the environment, keys never echoed",
+          "[config][keys]") {
+  // 32 bytes of base64: 43 characters plus padding.
+  const std::string key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  auto s = ok({}, {{"FLEETPROMPT_KEY_FILE", "/etc/fleetprompt/master.keys"},
+                   {"FLEETPROMPT_MASTER_KEYS", "k1:" + key + ", k2:" + key},
+                   {"FLEETPROMPT_ACTIVE_KEY_ID", "k1"}})
+             .values;
+  CHECK(s.key_file == "/etc/fleetprompt/master.keys");
+  CHECK(s.master_keys == "k1:" + key + ", k2:" + key);
+  CHECK(s.active_key_id == "k1");
+  CHECK(settings{}.key_file.empty());
+
+  auto bad = err({}, {{"FLEETPROMPT_MASTER_KEYS", "k1:" + key.substr(0, 30)}});
+  CHECK_THAT(bad, Contains("--master-keys"));
+  CHECK(bad.find(key.substr(0, 30)) == std::string::npos);
+  CHECK_THAT(err({"--active-key-id", "bad id"}), Contains("--active-key-id"));
+
+  settings t;
+  t.master_keys = "no-colon-" + key;
+  auto msg = validate(t);
+  CHECK_THAT(msg, StartsWith("invalid value for --master-keys"));
+  CHECK(msg.find(key) == std::string::npos);
+  CHECK_THAT(settings_help(), Contains("FLEETPROMPT_MASTER_KEYS"));
+  CHECK_THAT(settings_help(), Contains("Master keys:"));
+}
+
+TEST_CASE("active-key-id must name one of the master keys", "[config][keys]") {
+  const std::string key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  settings s;
+  s.master_keys = "k1:" + key + ", k2:" + key;
+  s.active_key_id = "k2";
+  CHECK(validate(s).empty());
+  s.active_key_id = "k3";
+  auto msg = validate(s);
+  CHECK(msg == "--active-key-id (k3) names no key of --master-keys");
+  // With a key file the ring checks the id when it reads the file.
+  s.key_file = "/etc/fleetprompt/master.keys";
+  CHECK(validate(s).empty());
+  auto e = err({"--active-key-id", "k9"}, {{"FLEETPROMPT_MASTER_KEYS", "k1:" + key}});
+  CHECK_THAT(e, StartsWith("--active-key-id (k9") &&
+                  Contains("names no key of --master-keys"));
+  CHECK(e.find(key) == std::string::npos);
 }

@@ -102,7 +102,8 @@ executor_outcome run_webhook_post(executor_context& ctx) {
   std::optional<storage::webhook_destination> dest;
   std::string url;
   if (dest_id.present) {
-    auto found = storage::find_webhook_destination(db, slug, dest_id.text);
+    auto found = storage::find_webhook_destination(
+      db, slug, ctx.deps.keys.get(), dest_id.text);
     if (!found)
       return failure(runtime_error_text(found.error()), false);
     if (!*found)
@@ -116,7 +117,8 @@ executor_outcome run_webhook_post(executor_context& ctx) {
                      true);
   } else if (url_param.present) {
     url = url_param.text;
-    auto found = storage::match_webhook_destination(db, slug, url);
+    auto found = storage::match_webhook_destination(
+      db, slug, ctx.deps.keys.get(), url);
     if (!found)
       return failure(runtime_error_text(found.error()), false);
     if (!*found)

@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "agent_actor.hpp"
+#include "installation_actor.hpp"
 #include "fp/actors/tenancy.hpp"
 #include "fp/actors/tenant_actors.hpp"
 #include "fp/runtime/errc.hpp"
@@ -34,6 +35,10 @@ struct tenant_state {
   std::chrono::milliseconds idle_timeout{0};
   /// Live agent actors by agent id (children, linked).
   std::unordered_map<std::string, caf::actor> agents;
+  /// Live installation actors by installation id (children, linked).
+  std::unordered_map<std::string, caf::actor> installations;
+  /// Where installation actors send their work.
+  runtime::actor_slot_ptr storage_pool;
   runtime::actor_directory* directory = nullptr;
   static inline const char* name = "fp.tenant";
 };
@@ -47,7 +52,8 @@ void touch(tenant_ptr self) {
 runtime::tenant_actor::behavior_type
 tenant_impl(tenant_ptr self, caf::actor registry, std::string org_id,
             std::string slug, std::chrono::milliseconds idle_timeout,
-            runtime::actor_directory* directory) {
+            runtime::actor_directory* directory,
+            runtime::actor_slot_ptr storage_pool) {
   // Monitors rather than links both ways: a tenant killed outright must not
   // take the registry with it (exit_reason::kill is fatal across links),
   // and a tenant must not outlive its registry.
@@ -57,15 +63,17 @@ tenant_impl(tenant_ptr self, caf::actor registry, std::string org_id,
       self->quit();
       return;
     }
-    // An agent actor stopped (idle, reloaded or crashed): forget it.
-    auto& agents = self->state.agents;
-    for (auto i = agents.begin(); i != agents.end(); ++i)
-      if (i->second.id() == msg.source.id()) {
-        agents.erase(i);
-        break;
-      }
+    // An agent or installation actor stopped (idle, reloaded or crashed):
+    // forget it.
+    for (auto* children : {&self->state.agents, &self->state.installations})
+      for (auto i = children->begin(); i != children->end(); ++i)
+        if (i->second.id() == msg.source.id()) {
+          children->erase(i);
+          break;
+        }
   });
   self->state.directory = directory;
+  self->state.storage_pool = std::move(storage_pool);
   self->state.org_id = std::move(org_id);
   self->state.slug = std::move(slug);
   self->state.idle_timeout = idle_timeout;
@@ -91,14 +99,26 @@ tenant_impl(tenant_ptr self, caf::actor registry, std::string org_id,
       st.agents.emplace(agent_id, agent);
       return agent;
     },
+    [self](installation_atom, const std::string& id) -> caf::actor {
+      touch(self);
+      auto& st = self->state;
+      if (auto i = st.installations.find(id); i != st.installations.end())
+        return i->second;
+      auto actor = spawn_installation_actor(self, st.slug, id, st.storage_pool,
+                                            st.idle_timeout, st.directory);
+      self->monitor(actor);
+      st.installations.emplace(id, actor);
+      return actor;
+    },
     [self](agent_atom, const std::string& agent_id, reload_atom) {
       if (auto i = self->state.agents.find(agent_id); i != self->state.agents.end())
         caf::anon_send(i->second, reload_atom_v);
     },
     [self](idle_atom) {
       auto& st = self->state;
-      // Agents keep their tenant resident (they stop when idle themselves).
-      if (!st.agents.empty()) {
+      // Agents and installations keep their tenant resident (they stop
+      // when idle themselves).
+      if (!st.agents.empty() || !st.installations.empty()) {
         self->delayed_send(self, st.idle_timeout, idle_atom_v);
         return;
       }
@@ -166,7 +186,8 @@ void start_tenant(registry_ptr self, const std::string& slug,
                   const std::string& org_id) {
   auto& st = self->state;
   auto tenant = self->spawn(tenant_impl, caf::actor_cast<caf::actor>(self),
-                            org_id, slug, st.opts.idle_timeout, st.opts.directory);
+                            org_id, slug, st.opts.idle_timeout, st.opts.directory,
+                            st.opts.storage_pool);
   auto handle = caf::actor_cast<caf::actor>(tenant);
   self->monitor(handle);
   st.live[slug] = handle;

@@ -19,6 +19,8 @@ std::string_view group_title(setting_group group) {
       return "HTTP";
     case setting_group::actors:
       return "Actors";
+    case setting_group::keys:
+      return "Master keys";
     case setting_group::logging:
       return "Logging";
   }
@@ -57,7 +59,7 @@ std::string settings_help() {
   std::string out;
   for (auto group : {setting_group::general, setting_group::database,
                      setting_group::http, setting_group::actors,
-                     setting_group::logging}) {
+                     setting_group::keys, setting_group::logging}) {
     bool first = true;
     for (auto& r : rows) {
       if (r.def->group != group)

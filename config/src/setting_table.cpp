@@ -151,6 +151,57 @@ bool admin_token(std::string_view text) {
   return text.empty() || text.size() >= min_admin_token;
 }
 
+bool key_id_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+bool key_id(std::string_view text) {
+  if (text.empty() || text.size() > 32)
+    return false;
+  for (char c : text)
+    if (!key_id_char(c))
+      return false;
+  return true;
+}
+
+bool optional_key_id(std::string_view text) {
+  return text.empty() || key_id(text);
+}
+
+// Syntax only: "<id>:<base64 of 32 bytes>" items, comma-separated (43
+// base64 characters plus optional padding); the key ring decodes them.
+bool master_key_list(std::string_view text) {
+  if (text.empty())
+    return true;
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && s.front() == ' ')
+      s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ')
+      s.remove_suffix(1);
+    return s;
+  };
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = trim(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view{}
+                                           : text.substr(comma + 1);
+    auto colon = item.find(':');
+    if (colon == std::string_view::npos || !key_id(item.substr(0, colon)))
+      return false;
+    auto key = item.substr(colon + 1);
+    while (!key.empty() && key.back() == '=')
+      key.remove_suffix(1);
+    if (key.size() != 43)
+      return false;
+    for (char c : key)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' &&
+          c != '-' && c != '_')
+        return false;
+  }
+  return true;
+}
+
 constexpr std::array<std::string_view, 6> log_levels{"trace", "debug", "info",
                                                      "warn",  "error", "off"};
 
@@ -506,6 +557,27 @@ std::vector<setting_def> make_table() {
   t.push_back(integer_setting("execution-concurrency",
                               "Concurrent executions per node.", g::actors,
                               &s::execution_concurrency, 1, 100000));
+
+  // -- master keys
+  t.push_back(string_setting(
+    "key-file", "FILE",
+    "Master key file (<id> <base64 32 bytes> [active] lines, mode 0600); "
+    "with no keys configured, <data-dir>/master.keys is created.",
+    g::keys, &s::key_file, any_text, "expected a file path"));
+  t.push_back(string_setting(
+    "master-keys", "KEYS",
+    "Master keys as <id>:<base64 32 bytes>, comma-separated (the last seals "
+    "new values); combined with --key-file when both are set.",
+    g::keys, &s::master_keys, master_key_list,
+    "expected <id>:<base64 of 32 bytes>[,...] with ids of 1..32 characters "
+    "A-Z a-z 0-9 _ -",
+    true));
+  t.push_back(string_setting(
+    "active-key-id", "ID",
+    "Id of the master key that seals new values; empty: the key file's "
+    "active mark, else the last key.",
+    g::keys, &s::active_key_id, optional_key_id,
+    "expected a key id of 1..32 characters A-Z a-z 0-9 _ -"));
 
   // -- logging
   t.push_back(log_level_setting());

@@ -13,7 +13,7 @@
 namespace fp::config::detail {
 
 /// Help-text grouping; mirrors the sections of `settings`.
-enum class setting_group { general, database, http, actors, logging };
+enum class setting_group { general, database, http, actors, keys, logging };
 
 /// One tunable.
 struct setting_def {

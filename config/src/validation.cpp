@@ -17,6 +17,21 @@ std::string value_and_source(std::string_view shown, std::string_view source) {
   return out + ")";
 }
 
+/// True when the "<id>:<key>,..." list `keys` has an item with id `id`.
+bool names_key(std::string_view keys, std::string_view id) {
+  while (!keys.empty()) {
+    auto comma = keys.find(',');
+    auto item = keys.substr(0, comma);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    if (item.substr(0, item.find(':')) == id)
+      return true;
+    keys = comma == std::string_view::npos ? std::string_view{}
+                                           : keys.substr(comma + 1);
+  }
+  return false;
+}
+
 } // namespace
 
 std::string invalid_value_message(const setting_def& def, std::string_view value,
@@ -42,7 +57,15 @@ std::string validate_settings(const settings& s, const source_of_fn& source_of) 
     if (auto expected = def.check(s); !expected.empty())
       return invalid_value_message(def, def.show(s), source(def.key), expected);
   }
-  // Timeouts being positive is already a per-setting rule above; the only
+  // With keys only from --master-keys the active id must be one of them
+  // (with a key file the ring checks it when it reads the file). Ids only:
+  // the keys themselves are never echoed.
+  if (!s.active_key_id.empty() && s.key_file.empty() && !s.master_keys.empty() &&
+      !names_key(s.master_keys, s.active_key_id))
+    return "--active-key-id " +
+           value_and_source(s.active_key_id, source("active-key-id")) +
+           " names no key of --master-keys";
+  // Timeouts being positive is already a per-setting rule above; the other
   // rule spanning two settings is the backoff order.
   if (s.restart_backoff_min > s.restart_backoff_max)
     return "--restart-backoff-min " +

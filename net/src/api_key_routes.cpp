@@ -49,7 +49,8 @@ caf::expected<create_input> parse_create(const http_request& req) {
   for (auto item : arr) {
     if (item.get_string().get(text) || !storage::valid_scope(text))
       return make_error(errc::invalid_argument,
-                        "each scope must be \"read\", \"write\" or \"admin\"");
+                        "each scope must be \"read\", \"write\", "
+                        "\"admin\" or \"publish\"");
     if (std::find(in.scopes.begin(), in.scopes.end(), text) == in.scopes.end())
       in.scopes.emplace_back(text);
   }
@@ -107,9 +108,11 @@ void add_api_key_routes(router& r, const auth_services& svc) {
   auto create_doc = auth_doc("Creates an API key for the selected "
                              "organization; the secret is shown once.",
                              "api-keys", 201, true);
-  create_doc.description = "Scopes: read, write, admin. A key acts as admin "
-                           "with \"admin\", else as member; without \"write\" "
-                           "it may only read.";
+  create_doc.description = "Scopes: read, write, admin, publish. A key acts "
+                           "as admin with \"admin\", else as member; without "
+                           "\"write\" it may only read. \"publish\" lets it "
+                           "publish and yank the organization's packages; "
+                           "alone it allows nothing else.";
   r.add("POST", "/api/v1/api-keys",
         tenant_route(svc, action::api_keys_create,
                      [svc](const request_context& ctx,

@@ -29,6 +29,12 @@ bool has_scope(const std::vector<std::string>& scopes, std::string_view s) {
   return std::find(scopes.begin(), scopes.end(), s) != scopes.end();
 }
 
+/// True when a key's scopes allow nothing but publishing packages.
+bool publish_only(const std::vector<std::string>& scopes) {
+  return !has_scope(scopes, "read") && !has_scope(scopes, "write")
+         && !has_scope(scopes, "admin");
+}
+
 principal from_key(storage::usable_api_key&& k) {
   principal p;
   p.how = principal::via::api_key;
@@ -38,8 +44,11 @@ principal from_key(storage::usable_api_key&& k) {
   p.org_id = std::move(k.org_id);
   p.org_slug = std::move(k.org_slug);
   // Keys never act with more than admin rights, and never as platform admin.
-  p.org_role = has_scope(k.scopes, "admin") ? actors::role::admin
-                                            : actors::role::member;
+  // A publish-only key gets no role at all, so every role check refuses it;
+  // the registry routes look at its scope and organization themselves.
+  if (!publish_only(k.scopes))
+    p.org_role = has_scope(k.scopes, "admin") ? actors::role::admin
+                                              : actors::role::member;
   p.scopes = std::move(k.scopes);
   return p;
 }
@@ -117,6 +126,9 @@ bool is_unsafe_method(std::string_view m) noexcept {
 }
 
 caf::error authorize(const principal& who, actors::action a) {
+  if (who.how == principal::via::api_key && publish_only(who.scopes))
+    return make_error(errc::forbidden,
+                      "the key's scopes allow only publishing packages");
   if (!who.has_tenant())
     return make_error(errc::forbidden, "no organization selected");
   if (!who.can(a))

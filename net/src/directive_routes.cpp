@@ -280,8 +280,13 @@ void write_destination(json_writer& w, const storage::webhook_destination& d,
   w.begin_object()
     .member("id", d.id)
     .member("url", d.url)
-    .member("description", d.description)
-    .member("created_at", d.created_at);
+    .member("description", d.description);
+  w.key("installation_id");
+  if (d.installation_id.empty())
+    w.null();
+  else
+    w.value(d.installation_id);
+  w.member("created_at", d.created_at);
   if (with_secret)
     w.member("secret", d.secret);
   w.end_object();
@@ -547,10 +552,10 @@ void add_destination_routes(router& r, const spine_services& spine) {
                        run_db<storage::webhook_destination>(
                          *spine.sys, spine.storage_pool, spine.timeout,
                          "webhook_destinations.create",
-                         [slug = who.org_slug,
+                         [slug = who.org_slug, keys = spine.keys,
                           in = std::move(*in)](storage::pg_session& db) {
                            return storage::create_webhook_destination(
-                             db, slug, in.url, in.description);
+                             db, slug, keys.get(), in.url, in.description);
                          },
                          [res](storage::webhook_destination&& d) {
                            std::string body;

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "fp/actors/agent_engine.hpp"
+#include "fp/actors/installer.hpp"
 #include "fp/actors/job_dispatcher.hpp"
 #include "fp/actors/job_registry.hpp"
 #include "fp/actors/pubsub_hub.hpp"
@@ -18,9 +19,11 @@
 #include "fp/net/execution_stream.hpp"
 #include "fp/net/outbound_http.hpp"
 #include "fp/net/http_server.hpp"
+#include "fp/net/installation_routes.hpp"
 #include "fp/net/job_routes.hpp"
 #include "fp/net/llm_transport.hpp"
 #include "fp/net/org_routes.hpp"
+#include "fp/net/package_routes.hpp"
 #include "fp/net/replay_routes.hpp"
 #include "fp/net/router.hpp"
 #include "fp/net/signal_json.hpp"
@@ -180,6 +183,21 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   spine.settings = &st->settings;
   spine.metrics = &st->metrics;
   spine.storage_pool = pool.slot;
+  // [key ring]
+  // The master keys sealing credentials and webhook secrets (loaded before
+  // anything can need them; a bad key file stops start-up here).
+  auto key_ring = runtime::load_key_ring(s);
+  if (!key_ring) {
+    st->stop_all();
+    return std::move(key_ring.error());
+  }
+  // Ids and where they came from only: never key material.
+  log::info(key_ring->created ? "created a master key file" : "master keys loaded",
+            {{"key_file", key_ring->key_file},
+             {"from_environment", key_ring->from_environment},
+             {"keys", key_ring->ring->ids().size()},
+             {"active_key_id", key_ring->ring->active_id()}});
+  spine.keys = key_ring->ring;
   // [jobs]
   auto job_handlers = std::make_shared<actors::job_registry>();
   // [directive handlers]
@@ -197,6 +215,7 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   actors::directive_deps directive_deps;
   directive_deps.post_webhook = make_webhook_poster(*outbound);
   directive_deps.record_attempt_error = actors::storage_attempt_recorder(pool.slot);
+  directive_deps.keys = spine.keys;
   actors::register_directive_handlers(*job_handlers, std::move(directive_deps));
   actors::add_platform_job_handlers(*job_handlers);
   // [agent engine]
@@ -228,6 +247,23 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   children.push_back(engine);
   spine.agent_engine = engine.slot;
   actors::register_agent_job_handlers(*job_handlers, engine.slot);
+  // [installer]
+  // Installer jobs go through the installer to each installation's actor
+  // under its tenant actor; schedule-driven runs are plain jobs.
+  actors::installer_options installer_opts;
+  installer_opts.storage_pool = pool.slot;
+  installer_opts.tenants = tenants.slot;
+  installer_opts.keys = spine.keys;
+  installer_opts.directory = &st->directory;
+  auto installer = make_child("installer", "installer",
+                              [installer_opts](caf::local_actor* sup) {
+                                auto opts = installer_opts;
+                                opts.parent_id = sup->id();
+                                return actors::spawn_installer(sup->system(),
+                                                               std::move(opts));
+                              });
+  children.push_back(installer);
+  actors::register_installer_job_handlers(*job_handlers, installer.slot);
   if (auto db = storage::connect(st->database_url, s.db_connect_timeout)) {
     auto limit = static_cast<int>(std::max(1u, s.execution_concurrency));
     if (auto err = storage::run_transaction(**db, [limit](storage::pg_session& x) {
@@ -365,6 +401,10 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   add_signal_stream_routes(*routes, spine);
   // [agent routes]
   add_all_agent_routes(*routes, spine);
+  // [package routes]
+  add_package_routes(*routes, spine);
+  // [installation routes]
+  add_installation_routes(*routes, spine);
   server_options http_opts = server_options::from(s);
   auto http = http_server::start(http_opts, routes, st->metrics);
   if (!http) {

@@ -42,7 +42,8 @@ api_key_record read_record(const result& r, int row) {
 } // namespace
 
 bool valid_scope(std::string_view scope) noexcept {
-  return scope == "read" || scope == "write" || scope == "admin";
+  return scope == "read" || scope == "write" || scope == "admin"
+         || scope == "publish";
 }
 
 caf::expected<issued_api_key>

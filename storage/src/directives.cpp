@@ -1,8 +1,12 @@
 #include "fp/storage/directives.hpp"
 
+#include <openssl/crypto.h>
+
 #include "fp/runtime/crypto.hpp"
 #include "fp/runtime/errc.hpp"
 #include "fp/runtime/ids.hpp"
+#include "fp/runtime/webhook_signature.hpp"
+#include "fp/storage/credentials.hpp"
 #include "fp/storage/pg_session.hpp"
 #include "fp/storage/tenant_migrations.hpp"
 #include "fp/storage/users.hpp"
@@ -59,7 +63,9 @@ directive_record read_directive(const result& r, int row) {
 
 std::string destination_columns(bool with_secret) {
   return std::string{"id, url, description, "}
-         + (with_secret ? "secret" : "''") + ", " + detail::rfc3339("created_at");
+         + (with_secret ? "secret" : "''")
+         + ", COALESCE(installation_id::text, ''), "
+         + detail::rfc3339("created_at");
 }
 
 webhook_destination read_destination(const result& r, int row) {
@@ -68,8 +74,43 @@ webhook_destination read_destination(const result& r, int row) {
   w.url = r.text(row, 1);
   w.description = r.text(row, 2);
   w.secret = r.text(row, 3);
-  w.created_at = r.text(row, 4);
+  w.installation_id = r.text(row, 4);
+  w.created_at = r.text(row, 5);
   return w;
+}
+
+/// Replaces the stored (maybe sealed) secret of `w` by its plaintext.
+caf::error open_destination_secret(webhook_destination& w, std::string_view slug,
+                                   const runtime::key_ring* keys) {
+  // Rows written before secrets were sealed hold the plaintext until
+  // `fleetprompt keys rotate` seals them.
+  if (!runtime::is_sealed(w.secret))
+    return caf::none;
+  if (keys == nullptr)
+    return runtime::make_error(runtime::errc::internal,
+                               "webhook destination " + w.id
+                                 + ": secret is sealed and no master key "
+                                   "ring is configured");
+  auto plain = keys->open(w.secret, webhook_secret_aad(slug, w.id));
+  if (!plain)
+    return runtime::make_error(runtime::errc::internal,
+                               "webhook destination " + w.id + ": "
+                                 + runtime::context_of(plain.error()));
+  OPENSSL_cleanse(w.secret.data(), w.secret.size());
+  w.secret = std::move(*plain);
+  return caf::none;
+}
+
+/// The first destination row of `r` with its secret opened.
+caf::expected<std::optional<webhook_destination>>
+opened_destination(caf::expected<result> r, std::string_view slug,
+                   const runtime::key_ring* keys) {
+  auto row = detail::first_row(std::move(r), read_destination);
+  if (!row || !*row)
+    return row;
+  if (auto err = open_destination_secret(**row, slug, keys))
+    return err;
+  return row;
 }
 
 directive_policy_row read_policy(const result& r, int row) {
@@ -237,20 +278,50 @@ std::string new_webhook_secret() {
 
 caf::expected<webhook_destination>
 create_webhook_destination(pg_session& db, std::string_view slug,
-                           std::string_view url, std::string_view description) {
+                           const runtime::key_ring* keys, std::string_view url,
+                           std::string_view description, std::string_view secret,
+                           std::string_view installation_id) {
+  std::optional<std::string> installation;
+  if (!installation_id.empty()) {
+    if (!is_uuid(installation_id))
+      return runtime::make_error(runtime::errc::invalid_argument,
+                                 "installation id must be a UUID");
+    installation = std::string{installation_id};
+  }
+  std::string plain;
+  if (secret.empty()) {
+    plain = new_webhook_secret();
+  } else {
+    auto key = runtime::webhook_secret_key(secret);
+    if (!key || secret.rfind("whsec_", 0) != 0)
+      return runtime::make_error(runtime::errc::invalid_argument,
+                                 "webhook secret must be whsec_ followed by "
+                                 "base64");
+    OPENSSL_cleanse(key->data(), key->size());
+    plain = std::string{secret};
+  }
+  auto id = runtime::new_uuid_v7();
+  auto stored = keys != nullptr ? keys->seal(plain, webhook_secret_aad(slug, id))
+                                : plain;
   auto r = db.exec("INSERT INTO " + schema_of(slug)
-                     + ".webhook_destinations (id, url, description, secret) "
-                       "VALUES ($1, $2, $3, $4) ON CONFLICT (url) DO NOTHING "
-                       "RETURNING "
-                     + destination_columns(true),
-                   {runtime::new_uuid_v7(), std::string{url},
-                    std::string{description}, new_webhook_secret()});
-  if (!r)
+                     + ".webhook_destinations (id, url, description, secret, "
+                       "installation_id) VALUES ($1, $2, $3, $4, $5) ON "
+                       "CONFLICT (url) DO NOTHING RETURNING "
+                     + destination_columns(false),
+                   {id, std::string{url}, std::string{description},
+                    std::move(stored), std::move(installation)});
+  if (!r) {
+    OPENSSL_cleanse(plain.data(), plain.size());
     return std::move(r.error());
-  if (r->rows() == 0)
+  }
+  if (r->rows() == 0) {
+    OPENSSL_cleanse(plain.data(), plain.size());
     return runtime::make_error(runtime::errc::conflict,
                                "this URL is already a webhook destination");
-  return read_destination(*r, 0);
+  }
+  auto out = read_destination(*r, 0);
+  out.secret = std::move(plain);
+  return out;
 }
 
 caf::expected<std::vector<webhook_destination>>
@@ -281,25 +352,25 @@ caf::expected<bool> delete_webhook_destination(pg_session& db,
 
 caf::expected<std::optional<webhook_destination>>
 find_webhook_destination(pg_session& db, std::string_view slug,
-                         std::string_view id) {
+                         const runtime::key_ring* keys, std::string_view id) {
   if (!is_uuid(id))
     return std::optional<webhook_destination>{};
   auto r = db.exec("SELECT " + destination_columns(true) + " FROM "
                      + schema_of(slug) + ".webhook_destinations WHERE id = $1",
                    {std::string{id}});
-  return detail::first_row(std::move(r), read_destination);
+  return opened_destination(std::move(r), slug, keys);
 }
 
 caf::expected<std::optional<webhook_destination>>
 match_webhook_destination(pg_session& db, std::string_view slug,
-                          std::string_view url) {
+                          const runtime::key_ring* keys, std::string_view url) {
   // Exact prefix match (no LIKE: '%' and '_' in URLs are no wildcards).
   auto r = db.exec("SELECT " + destination_columns(true) + " FROM "
                      + schema_of(slug)
                      + ".webhook_destinations WHERE left($1, length(url)) = "
                        "url ORDER BY length(url) DESC LIMIT 1",
                    {std::string{url}});
-  return detail::first_row(std::move(r), read_destination);
+  return opened_destination(std::move(r), slug, keys);
 }
 
 // -- JSON members -------------------------------------------------------------------

@@ -19,6 +19,8 @@
 #include "fp/actors/orgs.hpp"
 #include "fp/config/settings.hpp"
 #include "fp/net/node.hpp"
+#include "fp/runtime/crypto.hpp"
+#include "fp/runtime/ids.hpp"
 #include "fp/storage/api_keys.hpp"
 #include "fp/storage/connection.hpp"
 #include "fp/storage/migrations.hpp"
@@ -111,11 +113,24 @@ create_test_key(storage::pg_session& db, const std::string& org_id,
 
 /// Settings of a test node on `url`: loopback, an ephemeral port and a
 /// short shutdown grace.
+/// The master keys of this test run ("t1:<base64>"): one fresh key per
+/// process, so nodes restarted within a run open what earlier ones sealed
+/// and no key file is written.
+inline const std::string& test_master_keys() {
+  static const std::string keys = [] {
+    std::string raw(32, '\0');
+    runtime::random_bytes(raw.data(), raw.size());
+    return "t1:" + runtime::base64_encode(raw);
+  }();
+  return keys;
+}
+
 inline config::settings node_settings(const std::string& url,
                                       std::string log_level = "warn") {
   using namespace std::chrono_literals;
   config::settings cfg;
   cfg.database_url = url;
+  cfg.master_keys = test_master_keys();
   cfg.listen_host = "127.0.0.1";
   cfg.listen_port = 0;
   cfg.log_level = std::move(log_level);

@@ -19,6 +19,7 @@
 #include "fp/actors/directive_rules.hpp"
 #include "fp/actors/signal_emit.hpp"
 #include "fp/runtime/actor_slot.hpp"
+#include "fp/runtime/secret_box.hpp"
 #include "fp/storage/directives.hpp"
 
 namespace fp::actors {
@@ -62,6 +63,9 @@ struct directive_deps {
   attempt_recorder record_attempt_error;
   /// Attempts of one directive's execution, the first included.
   int execute_attempts = 8;
+  /// Opens sealed webhook destination secrets; null: only plaintext
+  /// (older) secrets can be used.
+  runtime::key_ring_ptr keys;
 };
 
 /// An attempt recorder that sends the write to the storage pool in `slot`.

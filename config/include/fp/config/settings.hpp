@@ -154,6 +154,20 @@ struct settings {
   /// Concurrent executions per node (the "agents" job queue's limit).
   unsigned execution_concurrency = 512;
 
+  // -- master keys ----------------------------------------------------------
+
+  /// Key file of the master keys sealing credentials and webhook secrets
+  /// (runtime/secret_box.hpp: "<id> <base64 of 32 bytes> [active]" lines).
+  /// Neither this nor `master_keys` set: `<data_dir>/master.keys`, created
+  /// with one fresh key when missing.
+  std::string key_file;
+  /// Master keys from the environment: "<id>:<base64>[,<id>:<base64>...]".
+  /// Secret: never printed.
+  std::string master_keys;
+  /// The key id that seals new values; empty: the key file's `active` mark,
+  /// else the last key.
+  std::string active_key_id;
+
   // -- logging ----------------------------------------------------------------
 
   /// trace, debug, info, warn, error.

@@ -52,7 +52,8 @@ handler authed(auth_services svc, authed_handler fn);
 /// No error when `who` may perform `a` in its bound organization:
 /// `forbidden` when no organization is bound, the role is too low, or (for
 /// API keys) the scopes do not cover it: tenant_write needs "write" or
-/// "admin". Use this rather than `principal::can`, which sees roles only.
+/// "admin"; a key whose only scope is "publish" may do none of them. Use
+/// this rather than `principal::can`, which sees roles only.
 caf::error authorize(const principal& who, actors::action a);
 
 /// Registers the account routes:

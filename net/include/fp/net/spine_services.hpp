@@ -12,6 +12,7 @@
 #include "fp/net/auth.hpp"
 #include "fp/runtime/actor_slot.hpp"
 #include "fp/runtime/metrics.hpp"
+#include "fp/runtime/secret_box.hpp"
 
 namespace fp::net {
 
@@ -31,6 +32,8 @@ struct spine_services {
   runtime::actor_slot_ptr agent_engine;
   /// Wakes execution and chat SSE streams (net/execution_stream.hpp).
   runtime::actor_slot_ptr execution_streams;
+  /// The master key ring sealing credentials and webhook secrets.
+  runtime::key_ring_ptr keys;
   /// Authentication of callers.
   auth_services auth;
   /// How long a handler waits for one database round trip or actor answer.

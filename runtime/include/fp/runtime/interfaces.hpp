@@ -41,12 +41,16 @@ using tree_actor = caf::typed_actor<
 ///   (agent, id) -> the actor of agent `id` (spawned on demand; as
 ///                 caf::actor, see actors/src/agent_actor.hpp)
 ///   (agent, id, reload) -> that agent changed: its actor restarts
+///   (installation, id) -> the actor of installation `id` (spawned on
+///                 demand; as caf::actor, see
+///                 actors/src/installation_actor.hpp)
 ///   idle       -> internal: its idle timer falling due
 using tenant_actor
   = caf::typed_actor<describe_sig,
                      caf::replies_to<org_atom>::with<std::string>,
                      caf::replies_to<agent_atom, std::string>::with<caf::actor>,
                      caf::reacts_to<agent_atom, std::string, reload_atom>,
+                     caf::replies_to<installation_atom, std::string>::with<caf::actor>,
                      caf::reacts_to<idle_atom>>;
 
 /// Finds or starts the actor of an organization:

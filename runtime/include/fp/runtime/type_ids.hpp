@@ -60,5 +60,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(fp, caf::first_custom_type_id)
   CAF_ADD_ATOM(fp, fp, stream_atom, "stream")
   CAF_ADD_ATOM(fp, fp, spawn_atom, "spawn")
   CAF_ADD_ATOM(fp, fp, stop_atom, "stop")
+  CAF_ADD_ATOM(fp, fp, installation_atom, "install")
 
 CAF_END_TYPE_ID_BLOCK(fp)

@@ -17,7 +17,8 @@ namespace fp::storage {
 
 class pg_session;
 
-/// True for "read", "write" and "admin".
+/// True for "read", "write", "admin" and "publish" (publishing packages to
+/// the registry; alone it grants nothing else).
 bool valid_scope(std::string_view scope) noexcept;
 
 /// One key as listed (never with a secret).

@@ -13,6 +13,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "fp/runtime/secret_box.hpp"
 #include "fp/storage/signals.hpp"
 
 namespace fp::storage {
@@ -140,17 +141,27 @@ struct webhook_destination {
   std::string id;
   std::string url;
   std::string description;
-  /// "whsec_<base64>"; only filled where a caller needs it (signing, the
-  /// answer of create).
+  /// "whsec_<base64>" in plaintext; only filled where a caller needs it
+  /// (signing, the answer of create). At rest it is sealed with the key
+  /// ring under webhook_secret_aad (storage/credentials.hpp).
   std::string secret;
+  /// The installation that created it; empty: created through the API.
+  std::string installation_id;
   std::string created_at;
 };
 
-/// Creates a destination with a fresh secret. A URL already on the list
-/// gives runtime::errc::conflict.
+/// Creates a destination. `secret` empty: a fresh one; otherwise it must be
+/// a usable "whsec_<base64>" secret (else runtime::errc::invalid_argument,
+/// without the value). The secret is stored sealed with `keys`; a null ring
+/// stores it in plaintext (tools and tests without master keys only).
+/// `installation_id` (empty: none) records the installation that created
+/// it. A URL already on the list gives runtime::errc::conflict.
 caf::expected<webhook_destination>
 create_webhook_destination(pg_session& db, std::string_view slug,
-                           std::string_view url, std::string_view description);
+                           const runtime::key_ring* keys, std::string_view url,
+                           std::string_view description,
+                           std::string_view secret = {},
+                           std::string_view installation_id = {});
 
 /// Every destination, without secrets, oldest first.
 caf::expected<std::vector<webhook_destination>>
@@ -161,16 +172,20 @@ caf::expected<bool> delete_webhook_destination(pg_session& db,
                                                std::string_view slug,
                                                std::string_view id);
 
-/// Destination `id` with its secret, or nullopt.
+/// Destination `id` with its secret opened by `keys` (a row written before
+/// secrets were sealed passes through as it is), or nullopt. A sealed
+/// secret that does not open (null ring, unknown key, tampered) gives
+/// runtime::errc::internal naming the destination, never the value.
 caf::expected<std::optional<webhook_destination>>
 find_webhook_destination(pg_session& db, std::string_view slug,
-                         std::string_view id);
+                         const runtime::key_ring* keys, std::string_view id);
 
-/// The destination (with secret) whose URL is the longest prefix of `url`,
-/// or nullopt when `url` is on no destination's list.
+/// The destination (with secret, opened as by `find_webhook_destination`)
+/// whose URL is the longest prefix of `url`, or nullopt when `url` is on no
+/// destination's list.
 caf::expected<std::optional<webhook_destination>>
 match_webhook_destination(pg_session& db, std::string_view slug,
-                          std::string_view url);
+                          const runtime::key_ring* keys, std::string_view url);
 
 /// A fresh secret "whsec_<base64 of 24 random bytes>".
 std::string new_webhook_secret();
