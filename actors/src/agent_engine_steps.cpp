@@ -7,6 +7,7 @@
 #include "fp/actors/agent_rules.hpp"
 #include "fp/runtime/errc.hpp"
 #include "fp/runtime/ids.hpp"
+#include "fp/storage/installations.hpp"
 #include "fp/storage/signals.hpp"
 
 namespace fp::actors::detail {
@@ -256,19 +257,55 @@ caf::error load_run(storage::pg_session& db, const run_args& args, run_plan& pla
     }
     auto verdict = check_budget(plan.agent->name, plan.agent->daily_budget_micros,
                                 *agent_spent, *tenant_limit, tenant_spent);
+    // The limits of the package that created the agent; its runs are
+    // counted and summed only under a limit.
+    std::optional<storage::installation_limits> package_limits;
+    int64_t package_spent = 0;
+    if (verdict.allowed && !plan.agent->installation_id.empty()) {
+      auto lim = storage::installation_limits_of(db, args.slug,
+                                                 plan.agent->installation_id);
+      if (!lim)
+        return std::move(lim.error());
+      if (*lim && (*lim)->any()) {
+        package_limits = std::move(**lim);
+        int64_t last_hour = 0;
+        if (package_limits->executions_per_hour) {
+          auto n = storage::installation_executions_last_hour(
+            db, args.slug, plan.agent->installation_id, e.id);
+          if (!n)
+            return std::move(n.error());
+          last_hour = *n;
+        }
+        if (package_limits->daily_budget_micros) {
+          auto s = storage::installation_spent_today(db, args.slug,
+                                                     plan.agent->installation_id);
+          if (!s)
+            return std::move(s.error());
+          package_spent = *s;
+        }
+        verdict = check_installation_limits(package_limits->package,
+                                            package_limits->executions_per_hour,
+                                            last_hour,
+                                            package_limits->daily_budget_micros,
+                                            package_spent);
+      }
+    }
     if (auto n = storage::append_execution_events(db, args.slug, e.id, events); !n)
       return std::move(n.error());
     events.clear();
     if (!verdict.allowed) {
       e.status = "running";
-      return finish_now("failed", verdict.error, "budget_exceeded");
+      return finish_now("failed", verdict.error, verdict.code);
     }
-    if (plan.agent->daily_budget_micros)
-      plan.budget_left = *plan.agent->daily_budget_micros - *agent_spent;
-    if (*tenant_limit) {
-      auto left = **tenant_limit - tenant_spent;
+    auto fold = [&plan](int64_t left) {
       plan.budget_left = plan.budget_left ? std::min(*plan.budget_left, left) : left;
-    }
+    };
+    if (plan.agent->daily_budget_micros)
+      fold(*plan.agent->daily_budget_micros - *agent_spent);
+    if (*tenant_limit)
+      fold(**tenant_limit - tenant_spent);
+    if (package_limits && package_limits->daily_budget_micros)
+      fold(*package_limits->daily_budget_micros - package_spent);
     for (const auto& name : plan.agent->skills) {
       auto s = storage::resolve_skill(db, args.slug, name);
       if (!s)

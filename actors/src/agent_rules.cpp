@@ -181,13 +181,35 @@ budget_verdict check_budget(std::string_view agent_name,
                             std::optional<int64_t> tenant_limit,
                             int64_t tenant_spent) {
   if (agent_limit && agent_spent >= *agent_limit)
-    return {false, "daily budget of agent " + std::string{agent_name}
-                     + " exhausted: spent " + std::to_string(agent_spent)
-                     + " of " + std::to_string(*agent_limit)};
+    return {false,
+            "daily budget of agent " + std::string{agent_name} + " exhausted: spent "
+              + std::to_string(agent_spent) + " of " + std::to_string(*agent_limit),
+            "budget_exceeded"};
   if (tenant_limit && tenant_spent >= *tenant_limit)
-    return {false, "daily budget of the organization exhausted: spent "
-                     + std::to_string(tenant_spent) + " of "
-                     + std::to_string(*tenant_limit)};
+    return {false,
+            "daily budget of the organization exhausted: spent "
+              + std::to_string(tenant_spent) + " of " + std::to_string(*tenant_limit),
+            "budget_exceeded"};
+  return {};
+}
+
+budget_verdict check_installation_limits(std::string_view package,
+                                         std::optional<int64_t> executions_per_hour,
+                                         int64_t executions_last_hour,
+                                         std::optional<int64_t> daily_budget,
+                                         int64_t spent_today) {
+  if (executions_per_hour && executions_last_hour >= *executions_per_hour)
+    return {false,
+            "package " + std::string{package} + ": "
+              + std::to_string(executions_last_hour)
+              + " executions in the last hour (limit "
+              + std::to_string(*executions_per_hour) + ")",
+            "rate_limited"};
+  if (daily_budget && spent_today >= *daily_budget)
+    return {false,
+            "daily budget of package " + std::string{package} + " exhausted: spent "
+              + std::to_string(spent_today) + " of " + std::to_string(*daily_budget),
+            "budget_exceeded"};
   return {};
 }
 

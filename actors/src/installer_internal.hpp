@@ -45,6 +45,10 @@ caf::expected<package_manifest> load_manifest(storage::pg_session& db,
 /// A dependency map as JSON object text.
 std::string dependencies_json(const std::map<std::string, std::string>& deps);
 
+/// A manifest's limits as JSON object text (unset members absent), what
+/// the installation row keeps and the engine enforces.
+std::string limits_json(const manifest_limits& limits);
+
 /// The secrets of installation `id` (field -> JSON text of the value),
 /// opened with `keys`; fields starting with `prefix` only, the prefix
 /// removed (pending values of an upgrade use "@next.").

@@ -432,6 +432,7 @@ outcome install_dependencies(job_ctx& c, const storage::installation_record& roo
     d.granted_scopes = root.granted_scopes;
     d.required_by = root.id;
     d.dependencies = dependencies_json(dm->dependencies);
+    d.limits = limits_json(dm->limits);
     d.requested_by = root.requested_by;
     d.correlation_id = root.correlation_id;
     auto made = storage::insert_installation(c.db, c.tenant.slug, d);
@@ -506,6 +507,7 @@ caf::expected<std::string> do_install(job_ctx& c, std::string_view id) {
     return err;
   x.error.clear();
   x.dependencies = dependencies_json(m->dependencies);
+  x.limits = limits_json(m->limits);
   if (auto err = transition(c.db, c.tenant, x, "installed", "installed", sys,
                             installation_signal_type("install", "completed"),
                             signal_payload(x)))
@@ -758,6 +760,8 @@ caf::expected<std::string> do_upgrade(job_ctx& c, std::string_view id) {
   y.target_config.clear();
   y.error.clear();
   y.dependencies = dependencies_json(new_m->dependencies);
+  // The new version's limits; a rolled-back upgrade keeps the old ones.
+  y.limits = limits_json(new_m->limits);
   if (auto err = transition(c.db, c.tenant, y, "installed",
                             from == to ? "reconfigured" : "upgraded from " + from,
                             sys, installation_signal_type("upgrade", "completed"),

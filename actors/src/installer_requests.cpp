@@ -154,6 +154,7 @@ request_install(storage::pg_session& db, const tenant_ref& tenant,
   x.config = rc->plain;
   x.granted_scopes = req.permissions.value_or(std::vector<std::string>{});
   x.dependencies = dependencies_json(m->dependencies);
+  x.limits = limits_json(m->limits);
   x.requested_by = req.actor.id;
   x.correlation_id = runtime::new_uuid_v7();
   auto made = storage::insert_installation(db, tenant.slug, x);

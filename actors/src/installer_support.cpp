@@ -122,6 +122,21 @@ std::string dependencies_json(const std::map<std::string, std::string>& deps) {
   return out + "}";
 }
 
+std::string limits_json(const manifest_limits& limits) {
+  std::string out = "{";
+  auto add = [&out](std::string_view key, const std::optional<int64_t>& v) {
+    if (!v)
+      return;
+    if (out.size() > 1)
+      out += ',';
+    out += quote(key) + ":" + std::to_string(*v);
+  };
+  add("daily_budget_micros", limits.daily_budget_micros);
+  add("executions_per_hour", limits.executions_per_hour);
+  add("max_agents", limits.max_agents);
+  return out + "}";
+}
+
 caf::expected<std::vector<std::pair<std::string, std::string>>>
 open_secrets(storage::pg_session& db, std::string_view slug,
              const runtime::key_ring& keys, std::string_view id,

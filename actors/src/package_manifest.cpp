@@ -265,9 +265,11 @@ manifest_result parse_manifest(std::string_view json,
     m.limits.max_agents = c.integer(*lim, "$.limits", "max_agents", 0, INT64_MAX);
     if (m.limits.max_agents
         && static_cast<int64_t>(m.agents.size()) > *m.limits.max_agents)
-      c.add("$.limits.max_agents",
-            cat("the package defines ", std::to_string(m.agents.size()),
-                " agents, more than ", std::to_string(*m.limits.max_agents)));
+      c.add("$.capabilities.agents",
+            cat(std::to_string(m.agents.size()),
+                m.agents.size() == 1 ? " agent" : " agents",
+                ", more than limits.max_agents (",
+                std::to_string(*m.limits.max_agents), ")"));
   }
 
   if (c.issues.empty())

@@ -177,6 +177,7 @@ void write_summary(json_writer& w, const storage::installation_record& x) {
   detail::write_nullable(w, "required_by", x.required_by);
   w.key("dependencies").raw(x.dependencies.empty() ? std::string_view{"{}"}
                                                    : x.dependencies);
+  w.key("limits").raw(x.limits.empty() ? std::string_view{"{}"} : x.limits);
   write_raw_or_null(w, "error", x.error);
   detail::write_nullable(w, "target_version", x.target_version);
   w.member("created_at", x.created_at);

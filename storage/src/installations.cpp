@@ -27,7 +27,7 @@ std::string installation_columns() {
   return "id::text, package, version, state, config::text, "
          "granted_scopes::text, coalesce(target_version, ''), "
          "coalesce(target_config::text, ''), coalesce(required_by::text, ''), "
-         "dependencies::text, coalesce(error::text, ''), "
+         "dependencies::text, limits::text, coalesce(error::text, ''), "
          "coalesce(requested_by, ''), coalesce(correlation_id::text, ''), "
          + detail::rfc3339("created_at") + ", " + detail::rfc3339("updated_at");
 }
@@ -45,6 +45,7 @@ installation_record read_installation(const result& r, int row) {
   x.target_config = r.text(row, c++);
   x.required_by = r.text(row, c++);
   x.dependencies = r.text(row, c++);
+  x.limits = r.text(row, c++);
   x.error = r.text(row, c++);
   x.requested_by = r.text(row, c++);
   x.correlation_id = r.text(row, c++);
@@ -84,14 +85,14 @@ insert_installation(pg_session& db, std::string_view slug,
     "INSERT INTO " + quoted_tenant_schema(slug)
       + ".installations (id, package, version, state, config, "
         "granted_scopes, required_by, dependencies, requested_by, "
-        "correlation_id) VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6::text[], "
-        "$7::uuid, $8::jsonb, $9, $10::uuid) ON CONFLICT (package) WHERE "
-        "state <> 'uninstalled' DO NOTHING RETURNING "
+        "correlation_id, limits) VALUES ($1::uuid, $2, $3, $4, $5::jsonb, "
+        "$6::text[], $7::uuid, $8::jsonb, $9, $10::uuid, $11::jsonb) ON "
+        "CONFLICT (package) WHERE state <> 'uninstalled' DO NOTHING RETURNING "
       + installation_columns(),
     {x.id, x.package, x.version, x.state, json_or(x.config, "{}"),
      detail::text_array(x.granted_scopes), opt_text(x.required_by),
      json_or(x.dependencies, "{}"), opt_text(x.requested_by),
-     opt_text(x.correlation_id)});
+     opt_text(x.correlation_id), json_or(x.limits, "{}")});
   if (!r)
     return std::move(r.error());
   if (r->rows() == 0)
@@ -183,14 +184,96 @@ caf::expected<bool> update_installation(pg_session& db, std::string_view slug,
       + ".installations SET version = $2, state = $3, config = $4::jsonb, "
         "granted_scopes = $5::text[], target_version = $6, target_config = "
         "$7::jsonb, required_by = $8::uuid, dependencies = $9::jsonb, error = "
-        "$10::jsonb, updated_at = now() WHERE id = $1::uuid",
+        "$10::jsonb, limits = $11::jsonb, updated_at = now() WHERE id = $1::uuid",
     {x.id, x.version, x.state, json_or(x.config, "{}"),
      detail::text_array(x.granted_scopes), opt_text(x.target_version),
      opt_text(x.target_config), opt_text(x.required_by),
-     json_or(x.dependencies, "{}"), opt_text(x.error)});
+     json_or(x.dependencies, "{}"), opt_text(x.error), json_or(x.limits, "{}")});
   if (!r)
     return std::move(r.error());
   return r->affected_rows() > 0;
+}
+
+// -- limits -------------------------------------------------------------------------------
+
+namespace {
+
+/// The ids of installation $1's agents, as a subquery of `schema`.
+std::string agents_of_installation(const std::string& schema) {
+  return "agent_id IN (SELECT id FROM " + schema
+         + ".agents WHERE installation_id = $1::uuid)";
+}
+
+/// A member of `limits` as bigint, NULL unless it is a number.
+std::string limit_member(std::string_view name) {
+  std::string n{name};
+  return "CASE WHEN jsonb_typeof(limits->'" + n + "') = 'number' THEN (limits->>'"
+         + n + "')::numeric::bigint END";
+}
+
+} // namespace
+
+caf::expected<std::optional<installation_limits>>
+installation_limits_of(pg_session& db, std::string_view slug, std::string_view id) {
+  if (!is_uuid(id))
+    return std::optional<installation_limits>{};
+  auto r = db.exec_prepared(detail::statement_name("installations.limits", slug),
+                            "SELECT package, " + limit_member("executions_per_hour")
+                              + ", " + limit_member("daily_budget_micros")
+                              + " FROM " + quoted_tenant_schema(slug)
+                              + ".installations WHERE id = $1::uuid",
+                            {std::string{id}});
+  if (!r)
+    return std::move(r.error());
+  if (r->rows() == 0)
+    return std::optional<installation_limits>{};
+  installation_limits out;
+  out.package = r->text(0, 0);
+  if (!r->is_null(0, 1))
+    out.executions_per_hour = r->int64(0, 1);
+  if (!r->is_null(0, 2))
+    out.daily_budget_micros = r->int64(0, 2);
+  return std::optional<installation_limits>{std::move(out)};
+}
+
+caf::expected<int64_t> installation_spent_today(pg_session& db,
+                                                std::string_view slug,
+                                                std::string_view id) {
+  // The start of the current UTC day, as agents.cpp spent_today.
+  static constexpr const char* day_start
+    = "(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')";
+  if (!is_uuid(id))
+    return int64_t{0};
+  auto schema = quoted_tenant_schema(slug);
+  auto r = db.exec_prepared(
+    detail::statement_name("installations.spent", slug),
+    "SELECT coalesce(sum(cost_micros), 0)::bigint FROM " + schema
+      + ".executions WHERE " + agents_of_installation(schema)
+      + " AND queued_at >= " + day_start,
+    {std::string{id}});
+  if (!r)
+    return std::move(r.error());
+  return r->int64(0, 0);
+}
+
+caf::expected<int64_t>
+installation_executions_last_hour(pg_session& db, std::string_view slug,
+                                  std::string_view id, std::string_view except_id) {
+  if (!is_uuid(id))
+    return int64_t{0};
+  if (!detail::empty_or_uuid(except_id))
+    return detail::not_a_uuid("execution id");
+  auto schema = quoted_tenant_schema(slug);
+  auto r = db.exec_prepared(
+    detail::statement_name("installations.hourly", slug),
+    "SELECT count(*)::bigint FROM " + schema + ".executions WHERE "
+      + agents_of_installation(schema)
+      + " AND queued_at >= now() - interval '1 hour' AND id IS DISTINCT FROM "
+        "$2::uuid",
+    {std::string{id}, opt_text(except_id)});
+  if (!r)
+    return std::move(r.error());
+  return r->int64(0, 0);
 }
 
 caf::error add_installation_transition(pg_session& db, std::string_view slug,

@@ -135,6 +135,33 @@ TEST_CASE("engine rules: budgets", "[engine]") {
   CHECK_FALSE(v.allowed);
   CHECK(v.error == "daily budget of agent helper exhausted: spent 100 of 100");
   CHECK_FALSE(check_budget("helper", std::nullopt, 0, 50, 60).allowed);
+  CHECK(check_budget("helper", std::nullopt, 0, 50, 60).code == "budget_exceeded");
+}
+
+TEST_CASE("engine rules: installation limits", "[engine]") {
+  // No limits: anything goes.
+  CHECK(check_installation_limits("acme/x", std::nullopt, 1000, std::nullopt, 1000)
+          .allowed);
+  // Below both limits.
+  auto ok = check_installation_limits("acme/x", 3, 2, 500, 499);
+  CHECK(ok.allowed);
+  CHECK(ok.error.empty());
+  CHECK(ok.code.empty());
+  // The hourly rate reached.
+  auto rate = check_installation_limits("acme/x", 3, 3, std::nullopt, 0);
+  CHECK_FALSE(rate.allowed);
+  CHECK(rate.code == "rate_limited");
+  CHECK(rate.error == "package acme/x: 3 executions in the last hour (limit 3)");
+  // The daily budget reached.
+  auto spent = check_installation_limits("acme/x", std::nullopt, 0, 500, 620);
+  CHECK_FALSE(spent.allowed);
+  CHECK(spent.code == "budget_exceeded");
+  CHECK(spent.error == "daily budget of package acme/x exhausted: spent 620 of 500");
+  // Both: the rate is named first.
+  CHECK(check_installation_limits("acme/x", 1, 1, 1, 1).code == "rate_limited");
+  // A zero limit refuses every run.
+  CHECK_FALSE(check_installation_limits("acme/x", 0, 0, std::nullopt, 0).allowed);
+  CHECK_FALSE(check_installation_limits("acme/x", std::nullopt, 0, 0, 0).allowed);
 }
 
 TEST_CASE("engine rules: tool names", "[engine]") {

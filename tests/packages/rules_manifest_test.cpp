@@ -422,7 +422,19 @@ TEST_CASE("dependencies, permissions and limits", "[packages][manifest]") {
               "unknown member");
   CHECK_ISSUE(make(R"({"agents":[{"name":"a"},{"name":"b"}]})",
                    R"(,"limits":{"max_agents":1})"),
-              "$.limits.max_agents", "defines 2 agents");
+              "$.capabilities.agents", "2 agents, more than limits.max_agents (1)");
+  CHECK_ISSUE(make(R"({"agents":[{"name":"a"}]})", R"(,"limits":{"max_agents":0})"),
+              "$.capabilities.agents", "1 agent, more than limits.max_agents (0)");
+  // As many agents as allowed, and the limits kept.
+  auto at_limit = parse_manifest(
+    make(R"({"agents":[{"name":"a"},{"name":"b"}]})",
+         R"(,"limits":{"max_agents":2,"executions_per_hour":5,"daily_budget_micros":7})"),
+    platform_catalog());
+  INFO(describe_issues(at_limit.issues));
+  REQUIRE(at_limit.manifest);
+  CHECK(at_limit.manifest->limits.max_agents == 2);
+  CHECK(at_limit.manifest->limits.executions_per_hour == 5);
+  CHECK(at_limit.manifest->limits.daily_budget_micros == 7);
 }
 
 TEST_CASE("steps have known actions for their list", "[packages][manifest]") {

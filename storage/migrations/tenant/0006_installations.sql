@@ -24,6 +24,10 @@ CREATE TABLE {{schema}}.installations (
   -- the manifest's dependencies (package -> range) of the installed
   -- version: who depends on whom, without reading manifests
   dependencies jsonb NOT NULL DEFAULT '{}',
+  -- the manifest's limits of the installed version, enforced before each
+  -- run of the installation's agents: {"executions_per_hour"?,
+  -- "daily_budget_micros"?, "max_agents"?}
+  limits jsonb NOT NULL DEFAULT '{}',
   -- the latest error report: {"step", "message", "issues": [{path, message}],
   -- "at"}; NULL after a success
   error jsonb,
@@ -37,6 +41,10 @@ CREATE TABLE {{schema}}.installations (
 -- At most one live installation of a package per organization.
 CREATE UNIQUE INDEX installations_live_package ON {{schema}}.installations
   (package) WHERE state <> 'uninstalled';
+
+-- The agents of an installation (its limits sum their executions).
+CREATE INDEX agents_installation ON {{schema}}.agents (installation_id)
+  WHERE installation_id IS NOT NULL;
 
 -- Everything an installation created, so uninstall removes exactly that.
 -- kind: skill | agent | subscription | schedule | webhook_destination

@@ -93,6 +93,9 @@ struct budget_verdict {
   bool allowed = true;
   /// e.g. "daily budget of agent X exhausted: spent N of M".
   std::string error;
+  /// The execution's error code when refused: "budget_exceeded" or
+  /// "rate_limited".
+  std::string code;
 };
 
 /// Refuses when the agent's own limit or the tenant's limit is reached
@@ -102,6 +105,16 @@ budget_verdict check_budget(std::string_view agent_name,
                             int64_t agent_spent,
                             std::optional<int64_t> tenant_limit,
                             int64_t tenant_spent);
+
+/// Refuses a run of an agent that package installation `package` created
+/// when its limits are reached: `executions_last_hour` (the other runs of
+/// its agents queued in the last hour) ≥ `executions_per_hour` gives
+/// "rate_limited", `spent_today` ≥ `daily_budget` "budget_exceeded".
+budget_verdict check_installation_limits(std::string_view package,
+                                         std::optional<int64_t> executions_per_hour,
+                                         int64_t executions_last_hour,
+                                         std::optional<int64_t> daily_budget,
+                                         int64_t spent_today);
 
 // -- tool names ----------------------------------------------------------------------------
 

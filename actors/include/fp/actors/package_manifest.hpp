@@ -128,6 +128,10 @@ struct manifest_step {
   std::string args = "{}";
 };
 
+/// What an installation's agents may do together: the engine refuses
+/// their runs past `executions_per_hour` or `daily_budget_micros`
+/// (agent_rules.hpp check_installation_limits); `max_agents` bounds the
+/// manifest's agents.
 struct manifest_limits {
   std::optional<int64_t> executions_per_hour;
   std::optional<int64_t> daily_budget_micros;
@@ -177,7 +181,8 @@ struct package_manifest {
 /// config_schema and `{{secrets.x}}` secret ones; dependency names are
 /// package names and ranges parse (no self-dependency); permissions are
 /// valid scopes (`permission_error`); steps have known actions for their
-/// list with their required members.
+/// list with their required members; no more agents than
+/// `limits.max_agents`.
 struct manifest_catalog {
   std::vector<std::string> platform_skills;
   std::vector<std::string> platform_directive_types;

@@ -41,6 +41,9 @@ struct installation_record {
   std::string required_by;
   /// JSON object text: package -> range.
   std::string dependencies = "{}";
+  /// JSON object text: the manifest's limits of the installed version
+  /// ({executions_per_hour?, daily_budget_micros?, max_agents?}).
+  std::string limits = "{}";
   /// JSON object text {step, message, issues, at}; empty for none.
   std::string error;
   std::string requested_by;
@@ -74,7 +77,7 @@ struct installation_transition {
 };
 
 /// Inserts `r` (id, package, version, state, config, granted_scopes,
-/// required_by, dependencies, requested_by, correlation_id). A live
+/// required_by, dependencies, limits, requested_by, correlation_id). A live
 /// installation of the same package gives runtime::errc::conflict.
 caf::expected<installation_record>
 insert_installation(pg_session& db, std::string_view slug,
@@ -120,9 +123,43 @@ installations_required_by(pg_session& db, std::string_view slug,
 
 /// Writes the mutable fields of `r` (version, state, config,
 /// granted_scopes, target_version, target_config, required_by,
-/// dependencies, error) and updated_at. False when absent.
+/// dependencies, limits, error) and updated_at. False when absent.
 caf::expected<bool> update_installation(pg_session& db, std::string_view slug,
                                         const installation_record& r);
+
+// -- limits -------------------------------------------------------------------------------
+
+/// What an installation's agents may use (the manifest's `limits`).
+struct installation_limits {
+  /// The package's name, for the reasons of a refusal.
+  std::string package;
+  std::optional<int64_t> executions_per_hour;
+  std::optional<int64_t> daily_budget_micros;
+  /// True when one of the above is set.
+  bool any() const noexcept {
+    return executions_per_hour.has_value() || daily_budget_micros.has_value();
+  }
+};
+
+/// The limits of installation `id`, or nullopt when there is no such
+/// installation (also for text that is no UUID). Members of `limits` that
+/// are absent or not integers are left unset.
+caf::expected<std::optional<installation_limits>>
+installation_limits_of(pg_session& db, std::string_view slug, std::string_view id);
+
+/// Cost (micro-units) of the executions queued since the start of the
+/// current UTC day by agents of installation `id` (see agents.hpp
+/// spent_today).
+caf::expected<int64_t> installation_spent_today(pg_session& db,
+                                                std::string_view slug,
+                                                std::string_view id);
+
+/// The number of executions queued in the last hour by agents of
+/// installation `id`, not counting execution `except_id` (may be empty).
+caf::expected<int64_t>
+installation_executions_last_hour(pg_session& db, std::string_view slug,
+                                  std::string_view id,
+                                  std::string_view except_id = {});
 
 /// Appends a transition of installation `id`.
 caf::error add_installation_transition(pg_session& db, std::string_view slug,
