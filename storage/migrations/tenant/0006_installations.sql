@@ -68,7 +68,9 @@ CREATE TABLE {{schema}}.installation_transitions (
   version text NOT NULL,
   detail text NOT NULL DEFAULT '',
   actor_id text NOT NULL DEFAULT '',
-  at timestamptz NOT NULL DEFAULT now()
+  -- the moment of the change (clock time: an install's transitions share
+  -- one transaction, whose start now() would give them all)
+  at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX installation_transitions_of ON {{schema}}.installation_transitions
   (installation_id, id);
