@@ -413,7 +413,18 @@ outcome install_dependencies(job_ctx& c, const storage::installation_record& roo
   if (!installed)
     return fail_on("dependencies", installed.error());
   installed->erase(m.name);
-  auto source = [&c](const std::string& pkg) { return candidates_of(c.db, pkg); };
+  // The version being installed was accepted when it was requested: a yank
+  // since then (or before a reconfigure of an installation of it) must not
+  // break it, so it resolves as if not yanked. Dependencies still resolve
+  // only to versions that are not yanked.
+  auto source = [&c, &m](const std::string& pkg) {
+    auto all = candidates_of(c.db, pkg);
+    if (pkg == m.name)
+      for (auto& v : all)
+        if (v.version_text == m.version_text)
+          v.yanked = false;
+    return all;
+  };
   auto res = resolve_dependencies(m.name, m.version_text, source, *installed, true);
   if (res.error)
     return fail("dependencies", res.error->message);

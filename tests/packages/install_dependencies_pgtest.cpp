@@ -86,6 +86,18 @@ TEST_CASE("dependencies: auto-installed, uninstall refused while needed, "
   CHECK(refused.status == 409);
   CHECK(refused.body.find("acme/needy") != std::string::npos);
 
+  // A yank hides a version from new installs but does not break the
+  // installations of it: reconfiguring one still works.
+  f.db->exec("UPDATE public.package_versions SET yanked = true "
+             "WHERE package = 'acme/needy' AND version = '1.0.0'");
+  auto patched = f.req(a.admin, "PATCH", "/api/v1/installations/" + root,
+                       R"({"config": {}})");
+  INFO(patched.body);
+  REQUIRE(patched.status == 202);
+  json_doc reconfigured{await_state(f, a, root, "installed")};
+  CHECK(str(reconfigured.root, "version") == "1.0.0");
+  CHECK(reconfigured.root["error"].is_null());
+
   // Uninstalling the root takes the dependency it pulled in with it.
   REQUIRE(f.req(a.admin, "DELETE", "/api/v1/installations/" + root).status == 202);
   await_state(f, a, root, "uninstalled");
