@@ -98,6 +98,23 @@ std::optional<std::string> decode_id_cursor(std::string_view cursor) {
   return raw;
 }
 
+caf::error read_id_page(const http_request& req, std::string& before_id,
+                        int& limit) {
+  if (auto c = req.query_param("cursor"); !c.empty()) {
+    auto id = decode_id_cursor(c);
+    if (!id)
+      return invalid("cursor is not a cursor returned by this endpoint");
+    before_id = *id;
+  }
+  if (auto l = req.query_param("limit"); !l.empty()) {
+    auto n = detail::parse_limit(l, 200);
+    if (!n)
+      return invalid("limit must be an integer from 1 to 200");
+    limit = *n;
+  }
+  return caf::none;
+}
+
 void set_initiator(const request_context& ctx, const principal& who,
                    actors::execution_request& req) {
   req.initiator = signal_actor_of(who);

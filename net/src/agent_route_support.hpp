@@ -57,6 +57,11 @@ caf::error invalid(std::string detail);
 std::string encode_id_cursor(std::string_view id);
 std::optional<std::string> decode_id_cursor(std::string_view cursor);
 
+/// The `cursor` (into `before_id`) and `limit` (1..200, default kept) query
+/// parameters of a uuid-keyed list; a 422 error naming the bad one.
+caf::error read_id_page(const http_request& req, std::string& before_id,
+                        int& limit);
+
 /// A run_db callback for a page read with one row more than `limit`:
 /// answers 200 {"<key>": [write(w, record)...], "next_cursor": ...}, the
 /// cursor naming the last record shown when the extra row came, else null.

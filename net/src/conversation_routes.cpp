@@ -178,22 +178,10 @@ void list_handler(const spine_services& spine, const request_context& ctx,
     return;
   }
   std::string before;
-  if (auto c = ctx.request.query_param("cursor"); !c.empty()) {
-    auto id = decode_id_cursor(c);
-    if (!id) {
-      res->fail(invalid("cursor is not a cursor returned by this endpoint"));
-      return;
-    }
-    before = *id;
-  }
   int limit = 50;
-  if (auto l = ctx.request.query_param("limit"); !l.empty()) {
-    auto n = detail::parse_limit(l, 200);
-    if (!n) {
-      res->fail(invalid("limit must be an integer from 1 to 200"));
-      return;
-    }
-    limit = *n;
+  if (auto err = read_id_page(ctx.request, before, limit)) {
+    res->fail(std::move(err));
+    return;
   }
   using list_t = std::vector<storage::conversation_record>;
   run_db<list_t>(

@@ -66,18 +66,8 @@ caf::expected<storage::execution_filter> parse_filter(const http_request& req) {
   if (!f.until.empty())
     if (auto e = actors::rfc3339_error(f.until, "until"); !e.empty())
       return invalid(e);
-  if (auto c = req.query_param("cursor"); !c.empty()) {
-    auto id = decode_id_cursor(c);
-    if (!id)
-      return invalid("cursor is not a cursor returned by this endpoint");
-    f.before_id = *id;
-  }
-  if (auto l = req.query_param("limit"); !l.empty()) {
-    auto n = detail::parse_limit(l, 200);
-    if (!n)
-      return invalid("limit must be an integer from 1 to 200");
-    f.limit = *n;
-  }
+  if (auto err = read_id_page(req, f.before_id, f.limit))
+    return err;
   return f;
 }
 

@@ -351,21 +351,9 @@ void list_installations(const spine_services& spine, const request_context& ctx,
                       "disabled, upgrading, uninstalling or uninstalled"));
     return;
   }
-  if (auto c = ctx.request.query_param("cursor"); !c.empty()) {
-    auto id = decode_id_cursor(c);
-    if (!id) {
-      res->fail(invalid("cursor is not a cursor returned by this endpoint"));
-      return;
-    }
-    f.before_id = *id;
-  }
-  if (auto l = ctx.request.query_param("limit"); !l.empty()) {
-    auto n = detail::parse_limit(l, 200);
-    if (!n) {
-      res->fail(invalid("limit must be an integer from 1 to 200"));
-      return;
-    }
-    f.limit = *n;
+  if (auto err = read_id_page(ctx.request, f.before_id, f.limit)) {
+    res->fail(std::move(err));
+    return;
   }
   auto limit = f.limit;
   f.limit += 1;
