@@ -272,6 +272,17 @@ manifest_result parse_manifest(std::string_view json,
                 std::to_string(*m.limits.max_agents), ")"));
   }
 
+  // -- what the skills need, the package must ask for --
+  // A skill's required scope that the package does not request could never
+  // be granted: every call of the skill would be denied at run time.
+  for (std::size_t i = 0; i < m.skills.size(); ++i)
+    for (std::size_t j = 0; j < m.skills[i].required_scopes.size(); ++j)
+      if (const auto& scope = m.skills[i].required_scopes[j];
+          permission_error(scope).empty() && !scope_covered(m.permissions, scope))
+        c.add(cat("$.capabilities.skills[", std::to_string(i), "].required_scopes[",
+                  std::to_string(j), "]"),
+              cat(in_quotes(scope), " is not covered by $.permissions"));
+
   if (c.issues.empty())
     result.manifest = std::move(m);
   else

@@ -267,6 +267,12 @@ TEST_CASE("skills: kinds, schemas, roles and scopes", "[packages][manifest]") {
   CHECK_ISSUE(make(R"({"skills":[{"name":"a.b","kind":"prompt",
                                   "required_scopes":["root:all"]}]})"),
               "$.capabilities.skills[0].required_scopes[0]", "unknown permission");
+  // A scope the package does not ask for could never be granted.
+  CHECK_ISSUE(make(R"({"skills":[{"name":"a.b","kind":"prompt",
+                                  "required_scopes":["signals:emit:triage.done",
+                                                     "signals:emit:billing.done"]}]})"),
+              "$.capabilities.skills[0].required_scopes[1]",
+              "\"signals:emit:billing.done\" is not covered by $.permissions");
   CHECK_ISSUE(make(R"({"skills":[{"name":"a.b","kind":"directive"}]})"),
               "$.capabilities.skills[0].config.directive_type",
               "names its directive type");

@@ -180,9 +180,9 @@ struct package_manifest {
 /// and is an object schema; `{{config.x}}` placeholders name properties of
 /// config_schema and `{{secrets.x}}` secret ones; dependency names are
 /// package names and ranges parse (no self-dependency); permissions are
-/// valid scopes (`permission_error`); steps have known actions for their
-/// list with their required members; no more agents than
-/// `limits.max_agents`.
+/// valid scopes (`permission_error`) and cover every skill's
+/// required_scopes; steps have known actions for their list with their
+/// required members; no more agents than `limits.max_agents`.
 struct manifest_catalog {
   std::vector<std::string> platform_skills;
   std::vector<std::string> platform_directive_types;
