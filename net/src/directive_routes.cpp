@@ -389,6 +389,12 @@ void add_directive_item_routes(router& r, const spine_services& spine) {
             storage::directive_filter f;
             f.state = ctx.request.query_param("state");
             f.type = ctx.request.query_param("type");
+            f.correlation_id = ctx.request.query_param("correlation_id");
+            if (f.correlation_id.size() > max_text) {
+              res->fail(make_error(errc::invalid_argument,
+                                   "correlation_id is too long"));
+              return;
+            }
             if (!f.state.empty() && !actors::parse_directive_state(f.state)) {
               res->fail(make_error(errc::invalid_argument, "unknown state"));
               return;
@@ -437,8 +443,8 @@ void add_directive_item_routes(router& r, const spine_services& spine) {
               },
               fail_to(res));
           }),
-        auth_doc("Lists directives newest first (filters: state, type; cursor, "
-                 "limit).",
+        auth_doc("Lists directives newest first (filters: state, type, "
+                 "correlation_id; cursor, limit).",
                  "directives"));
   r.add("GET", "/api/v1/directives/{id}",
         tenant_route(spine.auth, action::tenant_read,

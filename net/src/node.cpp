@@ -31,6 +31,7 @@
 #include "fp/net/signal_stream.hpp"
 #include "fp/net/spine_services.hpp"
 #include "fp/net/system_routes.hpp"
+#include "fp/net/usage_routes.hpp"
 #include "fp/runtime/errc.hpp"
 #include "fp/runtime/log.hpp"
 #include "fp/runtime/system_config.hpp"
@@ -405,6 +406,8 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   add_package_routes(*routes, spine);
   // [installation routes]
   add_installation_routes(*routes, spine);
+  // [usage routes]
+  add_usage_routes(*routes, spine);
   server_options http_opts = server_options::from(s);
   auto http = http_server::start(http_opts, routes, st->metrics);
   if (!http) {

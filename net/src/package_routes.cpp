@@ -343,6 +343,35 @@ void get_version(const spine_services& spine, const request_context& ctx,
     fail_to(res));
 }
 
+/// The version the listing names `latest_version`, for a package page that
+/// needs one request instead of the package and then its version.
+void get_latest(const spine_services& spine, const request_context& ctx,
+                const responder_ptr& res) {
+  using found_t = std::optional<storage::package_version_record>;
+  run_db<found_t>(
+    *spine.sys, spine.storage_pool, spine.timeout, "packages.latest",
+    [name = package_param(ctx)](storage::pg_session& db)
+      -> caf::expected<found_t> {
+      auto all = storage::list_package_versions(db, name);
+      if (!all)
+        return std::move(all.error());
+      std::vector<storage::package_version_summary> summaries;
+      for (auto& r : *all)
+        summaries.push_back({r.package, r.version, r.yanked});
+      auto latest = latest_version(summaries);
+      for (auto& r : *all)
+        if (!latest.empty() && r.version == latest)
+          return found_t{std::move(r)};
+      return found_t{};
+    },
+    detail::found_or_404(res, "package version",
+                         [](const responder_ptr& out,
+                            const storage::package_version_record& v) {
+                           out->send(version_response(200, v));
+                         }),
+    fail_to(res));
+}
+
 caf::expected<std::string> parse_yank_reason(const http_request& req) {
   std::string reason;
   if (req.body.empty())
@@ -525,6 +554,11 @@ void add_package_routes(router& r, const spine_services& spine) {
   r.add("GET", "/api/v1/packages/{publisher}/{name}/versions/{version}",
         reader(spine, get_version),
         doc("One version with its canonical manifest (a yanked one too)."));
+  r.add("GET", "/api/v1/packages/{publisher}/{name}/versions/latest",
+        reader(spine, get_latest),
+        doc("The latest version (the highest non-yanked release, else "
+            "pre-release) with its manifest, as .../versions/{version} "
+            "shows it; 404 when every version is yanked."));
   auto yank_route = [&](bool yanked) {
     return authed(spine.auth,
                   [spine, yanked](const request_context& ctx,

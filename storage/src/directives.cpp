@@ -184,9 +184,10 @@ list_directives(pg_session& db, std::string_view slug,
   auto r = db.exec(
     "SELECT " + directive_columns() + " FROM " + schema_of(slug)
       + ".directives WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS "
-        "NULL OR type = $2) AND ($3::uuid IS NULL OR id < $3::uuid) ORDER BY "
-        "id DESC LIMIT $4",
-    {opt(f.state), opt(f.type), opt(f.before_id), std::to_string(f.limit)});
+        "NULL OR type = $2) AND ($3::uuid IS NULL OR id < $3::uuid) AND "
+        "($5::text IS NULL OR correlation_id = $5) ORDER BY id DESC LIMIT $4",
+    {opt(f.state), opt(f.type), opt(f.before_id), std::to_string(f.limit),
+     opt(f.correlation_id)});
   if (!r)
     return std::move(r.error());
   out.reserve(static_cast<std::size_t>(r->rows()));

@@ -77,6 +77,8 @@ struct directive_filter {
   /// Empty: any.
   std::string state;
   std::string type;
+  /// Only the directives of this correlation; empty: any.
+  std::string correlation_id;
   /// Only directives with an id below this one (cursor); empty: from the
   /// newest.
   std::string before_id;
