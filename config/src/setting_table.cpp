@@ -408,6 +408,11 @@ std::vector<setting_def> make_table() {
     &s::admin_token, admin_token,
     "expected at least " + std::to_string(min_admin_token) + " characters",
     true));
+  t.push_back(string_setting(
+    "web-dir", "DIR",
+    "Built console assets (web/dist: index manifest and hashed files); "
+    "relative paths start at the working directory.",
+    g::http, &s::web_dir, any_text, "expected a directory path"));
   t.push_back(boolean_setting(
     "secure-cookies",
     "Mark session cookies Secure (behind HTTPS) (true/false).", g::http,

@@ -187,7 +187,11 @@ handler authed(auth_services svc, authed_handler fn) {
         }
         const auto& req = res->context().request;
         if (is_unsafe_method(req.method)) {
+          // The console's Inertia client sends the same token as
+          // X-XSRF-TOKEN, read from the XSRF-TOKEN cookie set at log-in.
           auto sent = req.header("x-csrf-token");
+          if (sent.empty())
+            sent = req.header("x-xsrf-token");
           if (sent.empty()
               || !runtime::constant_time_equal(runtime::sha256_hex(sent),
                                                s->csrf_hash)) {

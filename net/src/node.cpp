@@ -32,6 +32,7 @@
 #include "fp/net/spine_services.hpp"
 #include "fp/net/system_routes.hpp"
 #include "fp/net/usage_routes.hpp"
+#include "console/console.hpp"
 #include "fp/runtime/errc.hpp"
 #include "fp/runtime/log.hpp"
 #include "fp/runtime/system_config.hpp"
@@ -408,6 +409,8 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   add_installation_routes(*routes, spine);
   // [usage routes]
   add_usage_routes(*routes, spine);
+  // [console] Last: its pages call the API routes above in-process.
+  console::add_console(*routes, auth, s.web_dir);
   server_options http_opts = server_options::from(s);
   auto http = http_server::start(http_opts, routes, st->metrics);
   if (!http) {

@@ -53,6 +53,10 @@ struct settings {
   /// Bearer token for `/admin/*` until platform-admin sessions exist.
   std::string admin_token;
 
+  /// The built operator console (`npm run build` in web/): its Vite
+  /// manifest and hashed assets. Missing: console pages answer 503.
+  std::string web_dir = "web/dist";
+
   // -- accounts ---------------------------------------------------------------
 
   /// Session cookies carry `Secure` (set behind TLS termination).

@@ -44,7 +44,7 @@ using authed_handler = std::function<void(
 /// Wraps `fn` so it runs with the caller's principal. Answers 401 (with
 /// `WWW-Authenticate: Bearer`) for missing, unknown, expired or revoked
 /// credentials, and 403 for a cookie-authenticated unsafe request (anything
-/// but GET, HEAD, OPTIONS) without the session's `X-CSRF-Token`. A bearer
+/// but GET, HEAD, OPTIONS) without the session's `X-CSRF-Token` (or `X-XSRF-TOKEN`). A bearer
 /// key wins over a cookie and is exempt from the CSRF rule (browsers never
 /// attach it on their own). Resolution is asynchronous (storage pool).
 handler authed(auth_services svc, authed_handler fn);
