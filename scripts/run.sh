@@ -8,5 +8,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$FP_ROOT/scripts/setup.sh"
 FP_BUILD_TARGET=fleetprompt "$FP_ROOT/scripts/build.sh"
+"$FP_ROOT/scripts/build_web.sh"
 cd "$FP_ROOT"
 exec "$FP_BUILD_DIR/app/fleetprompt" serve "$@"
