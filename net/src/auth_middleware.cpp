@@ -4,6 +4,7 @@
 // at the cost of one indexed lookup (one round trip, no transaction).
 
 #include <algorithm>
+#include <mutex>
 
 #include "fp/net/auth.hpp"
 #include "fp/net/db_bridge.hpp"
@@ -14,6 +15,17 @@
 #include "fp/storage/sessions.hpp"
 
 namespace fp::net {
+
+struct session_memo {
+  std::mutex mtx;
+  /// The cookie token looked up; empty until the first lookup ends.
+  std::string token;
+  std::optional<storage::active_session> session;
+};
+
+std::shared_ptr<session_memo> make_session_memo() {
+  return std::make_shared<session_memo>();
+}
 
 namespace {
 
@@ -141,6 +153,38 @@ caf::error authorize(const principal& who, actors::action a) {
   return caf::none;
 }
 
+namespace {
+
+using authed_fn = std::shared_ptr<authed_handler>;
+
+/// Continues a cookie-authenticated request with its looked-up session:
+/// 401 when there is none, the CSRF rule for unsafe methods, then `fn`.
+void with_session(const responder_ptr& res, const authed_fn& fn,
+                  std::optional<storage::active_session> s) {
+  if (!s) {
+    res->fail(unauthenticated("the session is unknown, expired or "
+                              "revoked; log in again"));
+    return;
+  }
+  const auto& req = res->context().request;
+  if (is_unsafe_method(req.method)) {
+    // The console's Inertia client sends the same token as X-XSRF-TOKEN,
+    // read from the XSRF-TOKEN cookie set at log-in.
+    auto sent = req.header("x-csrf-token");
+    if (sent.empty())
+      sent = req.header("x-xsrf-token");
+    if (sent.empty()
+        || !runtime::constant_time_equal(runtime::sha256_hex(sent),
+                                         s->csrf_hash)) {
+      res->fail(make_error(errc::forbidden, "missing or wrong X-CSRF-Token"));
+      return;
+    }
+  }
+  (*fn)(res->context(), res, from_session(std::move(*s)));
+}
+
+} // namespace
+
 handler authed(auth_services svc, authed_handler fn) {
   if (!svc.sys || !svc.settings)
     throw std::invalid_argument("authed: missing services");
@@ -174,33 +218,29 @@ handler authed(auth_services svc, authed_handler fn) {
       res->fail(unauthenticated("log in or send Authorization: Bearer <key>"));
       return;
     }
+    auto memo = ctx.session;
+    if (memo) {
+      std::unique_lock guard{memo->mtx};
+      if (memo->token == token) {
+        auto s = memo->session;
+        guard.unlock();
+        with_session(res, shared_fn, std::move(s));
+        return;
+      }
+    }
     run_db<std::optional<storage::active_session>>(
       *svc.sys, svc.storage_pool, svc.db_timeout, "auth.session",
       [token = std::string{token}](storage::pg_session& db) {
         return storage::find_active_session(db, token);
       },
-      [res, shared_fn](std::optional<storage::active_session>&& s) {
-        if (!s) {
-          res->fail(unauthenticated("the session is unknown, expired or "
-                                    "revoked; log in again"));
-          return;
+      [res, shared_fn, memo, token = std::string{token}](
+        std::optional<storage::active_session>&& s) {
+        if (memo) {
+          std::lock_guard guard{memo->mtx};
+          memo->token = token;
+          memo->session = s;
         }
-        const auto& req = res->context().request;
-        if (is_unsafe_method(req.method)) {
-          // The console's Inertia client sends the same token as
-          // X-XSRF-TOKEN, read from the XSRF-TOKEN cookie set at log-in.
-          auto sent = req.header("x-csrf-token");
-          if (sent.empty())
-            sent = req.header("x-xsrf-token");
-          if (sent.empty()
-              || !runtime::constant_time_equal(runtime::sha256_hex(sent),
-                                               s->csrf_hash)) {
-            res->fail(make_error(errc::forbidden,
-                                 "missing or wrong X-CSRF-Token"));
-            return;
-          }
-        }
-        (*shared_fn)(res->context(), res, from_session(std::move(*s)));
+        with_session(res, shared_fn, std::move(s));
       },
       fail, single_statement);
   };

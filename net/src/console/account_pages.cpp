@@ -120,49 +120,32 @@ void redirect_with_cookies(const action_call& call, std::string location,
   call.redirect_with_headers(location, std::move(headers));
 }
 
-/// `fail_back`, except that a problem naming one `field` (the organization
-/// and member endpoints: `{"field":"slug","detail":"slug: ..."}`) puts its
-/// message under that field.
+/// `fail_back`, except that a conflict, which names its field only in its
+/// detail ("slug: ... exists"), also goes under that field.
 void fail_to_field(const action_call& call, const api_answer& failed,
                    std::string_view fallback) {
-  if (failed.status == 422 || failed.status == 409) {
-    auto field = string_at(failed.body, "/field");
+  if (failed.status == 409 && !string_at(failed.body, "/field")) {
     auto detail = string_at(failed.body, "/detail");
-    // A conflict names its field only in the detail ("slug: ... exists").
-    if (!field && detail)
-      for (std::string_view name : {"slug", "name", "email", "role"})
-        if (detail->starts_with(std::string{name} + ": "))
-          field = std::string{name};
-    if (field && detail) {
-      std::string_view message = *detail;
-      auto prefix = *field + ": ";
-      if (message.substr(0, prefix.size()) == prefix)
-        message.remove_prefix(prefix.size());
-      call.error_back(*field, message, fallback);
-      return;
+    for (std::string_view name : {"slug", "name", "email", "role"}) {
+      auto prefix = std::string{name} + ": ";
+      if (detail && detail->starts_with(prefix)) {
+        call.error_back(name, detail->substr(prefix.size()), fallback);
+        return;
+      }
     }
   }
   call.fail_back(failed, fallback);
 }
 
 /// Runs `next(slug)` with the caller's selected organization; without one,
-/// back with a form error.
+/// to the organization picker.
 template <class Next>
-void with_org(const action_call& call, std::string_view fallback, Next next) {
-  call.call("GET", "/api/v1/session", {},
-            [call, fallback = std::string{fallback},
-             next = std::move(next)](api_answer answer) {
-              if (!answer.ok()) {
-                call.fail_back(answer, fallback);
-                return;
-              }
-              auto slug = string_at(answer.body, "/selected_org/slug");
-              if (!slug) {
-                call.redirect("/orgs", {}, {});
-                return;
-              }
-              next(*slug);
-            });
+void with_org(const action_call& call, Next next) {
+  if (call.org().empty()) {
+    call.redirect("/orgs", {}, {});
+    return;
+  }
+  next(call.org());
 }
 
 // -- log in and out ---------------------------------------------------------------
@@ -281,7 +264,7 @@ void create_org(const action_call& call) {
 /// POST /members and PATCH /members/{user}: the API's add-or-change-role.
 custom_action save_member(std::string success) {
   return [success](const action_call& call) {
-    with_org(call, "/members", [call, success](const std::string& org) {
+    with_org(call, [call, success](const std::string& org) {
       call.call("POST", "/api/v1/orgs/" + url_encode(org) + "/members",
                 call.ctx().request.body, [call, success](api_answer answer) {
                   if (!answer.ok()) {
@@ -296,7 +279,7 @@ custom_action save_member(std::string success) {
 }
 
 void remove_member(const action_call& call) {
-  with_org(call, "/members", [call](const std::string& org) {
+  with_org(call, [call](const std::string& org) {
     call.call("DELETE",
               "/api/v1/orgs/" + url_encode(org) + "/members/"
                 + url_encode(call.ctx().param("user")),

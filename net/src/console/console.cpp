@@ -127,8 +127,13 @@ problem_view read_problem(const api_answer& answer) {
   }
   if (out.title.empty())
     out.title = reason_phrase(answer.status);
-  if (!field.empty())
-    fields.emplace_back(field, out.detail.empty() ? out.title : out.detail);
+  if (!field.empty()) {
+    // "slug: must be ..." reads as "must be ..." next to the slug field.
+    std::string_view message = out.detail.empty() ? out.title : out.detail;
+    if (message.starts_with(field + ": "))
+      message.remove_prefix(field.size() + 2);
+    fields.emplace_back(field, std::string{message});
+  }
   json_writer w{out.errors};
   w.begin_object();
   std::set<std::string> seen;
@@ -274,7 +279,7 @@ std::string url_encode(std::string_view text) {
 void action_call::call(std::string method, std::string target, std::string body,
                        api_done done) const {
   console_.call_api(ctx(), std::move(method), std::move(target), std::move(body),
-                    std::move(done));
+                    std::move(done), session_);
 }
 
 namespace {
@@ -365,9 +370,10 @@ void console::add(action_def action) {
 }
 
 void console::call_api(const request_context& parent, std::string method,
-                       std::string target, std::string body,
-                       api_done done) const {
+                       std::string target, std::string body, api_done done,
+                       std::shared_ptr<session_memo> session) const {
   request_context sub;
+  sub.session = session ? std::move(session) : parent.session;
   sub.request.method = std::move(method);
   sub.request.target = std::move(target);
   if (!split_target(sub.request.target, sub.request.path, sub.request.query)) {
@@ -444,8 +450,10 @@ void console::render(std::shared_ptr<const page_def> page,
     return;
   }
   auto self = shared_from_this();
+  // One session lookup serves the access check and every prop.
+  auto session = make_session_memo();
   call_api(ctx, "GET", "/api/v1/session", {},
-           [self, page, res, built](api_answer answer) {
+           [self, page, res, built, session](api_answer answer) {
     const auto& ctx = res->context();
     auto who = read_session(answer);
     if (page->level != access::anyone && !who.logged_in) {
@@ -514,7 +522,7 @@ void console::render(std::shared_ptr<const page_def> page,
                                 "the organization")
           .end_object();
         finish(std::move(props), 403, "Error");
-      });
+      }, session);
       return;
     }
     // Props fetched from the API (and `orgs`, shared by every signed-in
@@ -604,19 +612,20 @@ void console::render(std::shared_ptr<const page_def> page,
         }
         if (--batch->pending == 0)
           assemble();
-      });
+      }, session);
     }
-  });
+  }, session);
 }
 
 void console::run(std::shared_ptr<const action_def> action,
                   const responder_ptr& res) const {
   auto self = shared_from_this();
   const auto& ctx = res->context();
+  auto session = make_session_memo();
   call_api(ctx, "GET", "/api/v1/session", {},
-           [self, action, res](api_answer answer) {
-    action_call call{*self, res};
+           [self, action, res, session](api_answer answer) {
     auto who = read_session(answer);
+    action_call call{*self, res, session, who.org};
     if (action->level != access::anyone && !who.logged_in) {
       res->send(see_other("/login"));
       return;
@@ -645,8 +654,9 @@ void console::run(std::shared_ptr<const action_def> action,
     auto target = substitute(action->api_target, params);
     auto body = action->api_body ? action->api_body(ctx) : ctx.request.body;
     self->call_api(ctx, action->api_method, std::move(target), std::move(body),
-                   [self, action, res, params](api_answer a) {
-      action_call call{*self, res};
+                   [self, action, res, params, session,
+                    org = who.org](api_answer a) {
+      action_call call{*self, res, session, org};
       if (!a.ok()) {
         call.fail_back(a);
         return;
@@ -657,8 +667,8 @@ void console::run(std::shared_ptr<const action_def> action,
                         : substitute(action->redirect, params, a.body);
       call.redirect(location, action->success,
                     action->flash_result && !a.body.empty() ? a.body : "");
-    });
-  });
+    }, session);
+  }, session);
 }
 
 void add_console(router& r, auth_services auth, std::string web_dir) {

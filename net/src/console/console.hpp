@@ -94,8 +94,9 @@ class console;
 /// The state of one action request, for custom actions.
 class action_call {
 public:
-  action_call(const console& c, const responder_ptr& res)
-    : console_(c), res_(res) {
+  action_call(const console& c, const responder_ptr& res,
+              std::shared_ptr<session_memo> session, std::string org)
+    : console_(c), res_(res), session_(std::move(session)), org_(std::move(org)) {
   }
 
   const request_context& ctx() const noexcept {
@@ -106,6 +107,11 @@ public:
   }
   const class console& console() const noexcept {
     return console_;
+  }
+
+  /// The caller's selected organization (slug); empty when none.
+  const std::string& org() const noexcept {
+    return org_;
   }
 
   /// Calls the API as the caller (cookie and CSRF header passed on).
@@ -139,6 +145,8 @@ public:
 private:
   const class console& console_;
   responder_ptr res_;
+  std::shared_ptr<session_memo> session_;
+  std::string org_;
 };
 
 using custom_action = std::function<void(const action_call&)>;
@@ -189,9 +197,11 @@ public:
                               router& r);
 
   /// Calls the API as the caller of `parent` (same cookie, same CSRF
-  /// header, same request id) without a network round trip.
+  /// header, same request id) without a network round trip. Calls sharing
+  /// `session` (default: the parent's) look the session up once.
   void call_api(const request_context& parent, std::string method,
-                std::string target, std::string body, api_done done) const;
+                std::string target, std::string body, api_done done,
+                std::shared_ptr<session_memo> session = nullptr) const;
 
   /// Internal: used by action_call.
   flash_store& flash() const noexcept {

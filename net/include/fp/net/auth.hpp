@@ -49,6 +49,11 @@ using authed_handler = std::function<void(
 /// attach it on their own). Resolution is asynchronous (storage pool).
 handler authed(auth_services svc, authed_handler fn);
 
+/// A fresh memo for the sub-requests of one request: the first of them
+/// that authenticates by session cookie looks the session up, the others
+/// (same cookie) reuse that answer instead of a database round trip each.
+std::shared_ptr<session_memo> make_session_memo();
+
 /// No error when `who` may perform `a` in its bound organization:
 /// `forbidden` when no organization is bound, the role is too low, or (for
 /// API keys) the scopes do not cover it: tenant_write needs "write" or

@@ -4,6 +4,7 @@
 // No Beast here: handlers and their unit tests never see the wire format.
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,10 @@
 #include "fp/runtime/ids.hpp"
 
 namespace fp::net {
+
+/// A session looked up once for a request and its in-process sub-requests
+/// (auth.hpp, `make_session_memo`).
+struct session_memo;
 
 /// One header field.
 struct header_field {
@@ -96,6 +101,9 @@ struct request_context {
   /// The matched route pattern, e.g. "/api/v1/agents/{id}"; "unmatched"
   /// when no route matched.
   std::string route;
+  /// Set only on in-process sub-requests (the console's props and forms):
+  /// the session lookup they share. Never derived from the wire.
+  std::shared_ptr<session_memo> session;
 
   /// The value of path parameter `name`; empty when absent.
   std::string_view param(std::string_view name) const noexcept;
