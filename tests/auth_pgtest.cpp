@@ -445,6 +445,68 @@ TEST_CASE("auth: a rotated key's old secret ends with the grace period",
   CHECK(env.call("GET", "/api/v1/session", bearer(new_key)).status == 200);
 }
 
+namespace {
+
+/// The status of GET /api/v1/session with `key` once it is not 200, or
+/// 200 when that does not happen within `limit`.
+int status_once_refused(auth_env& env, const std::string& key,
+                        std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    auto status = env.call("GET", "/api/v1/session", bearer(key)).status;
+    if (status != 200 || std::chrono::steady_clock::now() > until)
+      return status;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+} // namespace
+
+// Keys are remembered for api-key-cache (10 s by default): a change made
+// by another node, the CLI or psql must still end a key within a
+// notification's latency, far below that lifetime.
+TEST_CASE("auth: a remembered key ends when changed outside this node",
+          "[auth][api-keys]") {
+  quiet_log quiet;
+  auth_env env;
+  auto t = make_tenant_admin(env);
+  auto revoked = create_key(env, t.session.headers(), R"(["read"])");
+  auto suspended = create_key(env, t.session.headers(), R"(["read"])");
+  REQUIRE(revoked.status == 201);
+  REQUIRE(suspended.status == 201);
+  auto revoked_key = json_string(revoked.body, "key");
+  auto suspended_key = json_string(suspended.body, "key");
+  // Used, so remembered.
+  REQUIRE(env.call("GET", "/api/v1/session", bearer(revoked_key)).status == 200);
+  REQUIRE(env.call("GET", "/api/v1/session", bearer(suspended_key)).status == 200);
+
+  env.sql("UPDATE public.api_keys SET revoked_at = now() WHERE id = $1",
+          {json_string(revoked.body, "id")});
+  CHECK(status_once_refused(env, revoked_key, 2s) == 401);
+  CHECK(env.call("GET", "/api/v1/session", bearer(suspended_key)).status == 200);
+
+  // The organization leaves 'active': all of its keys stop.
+  env.sql("UPDATE public.organizations SET state = 'deleting' WHERE id = $1",
+          {t.org_id});
+  CHECK(status_once_refused(env, suspended_key, 2s) == 401);
+}
+
+TEST_CASE("auth: a remembered key ends at its expiry", "[auth][api-keys]") {
+  quiet_log quiet;
+  auth_env env;
+  auto t = make_tenant_admin(env);
+  auto created = create_key(env, t.session.headers(), R"(["read"])");
+  REQUIRE(created.status == 201);
+  auto key = json_string(created.body, "key");
+  env.sql("UPDATE public.api_keys SET expires_at = now() + interval '900 ms' "
+          "WHERE id = $1",
+          {json_string(created.body, "id")});
+  // First use: remembered, with the expiry as its end.
+  CHECK(env.call("GET", "/api/v1/session", bearer(key)).status == 200);
+  std::this_thread::sleep_for(1000ms);
+  CHECK(env.call("GET", "/api/v1/session", bearer(key)).status == 401);
+}
+
 TEST_CASE("auth: key requests are validated and expired keys refused",
           "[auth][api-keys]") {
   quiet_log quiet;

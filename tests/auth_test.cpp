@@ -1,10 +1,13 @@
 // The plain functions behind authentication: cookie and header parsing,
-// the session cookie, throttle keys and account input checks.
+// the session cookie, throttle keys, account input checks and the cache of
+// verified API keys.
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <thread>
 
+#include "fp/net/api_key_cache.hpp"
 #include "fp/net/auth.hpp"
 #include "fp/storage/api_keys.hpp"
 #include "fp/storage/login_throttle.hpp"
@@ -75,4 +78,104 @@ TEST_CASE("auth: account input checks", "[auth]") {
   CHECK(valid_scope("admin"));
   CHECK_FALSE(valid_scope("Admin"));
   CHECK_FALSE(valid_scope(""));
+}
+
+namespace {
+
+fp::storage::usable_api_key verified_key(std::string id) {
+  fp::storage::usable_api_key k;
+  k.id = std::move(id);
+  k.org_id = "org-1";
+  k.org_slug = "acme";
+  k.scopes = {"read", "write"};
+  return k;
+}
+
+} // namespace
+
+TEST_CASE("auth: the key cache remembers verified keys by token", "[auth]") {
+  api_key_cache cache{{}};
+  CHECK(cache.enabled());
+  CHECK_FALSE(cache.find("fpk_a_secret"));
+  cache.remember("fpk_a_secret", verified_key("a"), cache.generation());
+  auto hit = cache.find("fpk_a_secret");
+  REQUIRE(hit);
+  CHECK(hit->key.id == "a");
+  CHECK(hit->key.org_slug == "acme");
+  // Another secret of the same key is not the remembered one.
+  CHECK_FALSE(cache.find("fpk_a_other"));
+  CHECK(cache.size() == 1);
+  cache.clear();
+  CHECK_FALSE(cache.find("fpk_a_secret"));
+  CHECK(cache.size() == 0);
+}
+
+TEST_CASE("auth: a lookup that raced a clear is not remembered", "[auth]") {
+  api_key_cache cache{{}};
+  auto before = cache.generation();
+  cache.clear(); // e.g. the key was revoked while it was being looked up
+  cache.remember("fpk_a_secret", verified_key("a"), before);
+  CHECK_FALSE(cache.find("fpk_a_secret"));
+  cache.remember("fpk_a_secret", verified_key("a"), cache.generation());
+  CHECK(cache.find("fpk_a_secret"));
+}
+
+TEST_CASE("auth: remembered keys end with the cache lifetime or the key",
+          "[auth]") {
+  api_key_cache::options o;
+  o.lifetime = 50ms;
+  api_key_cache cache{o};
+  cache.remember("fpk_a_secret", verified_key("a"), cache.generation());
+  auto expiring = verified_key("b");
+  expiring.usable_for = 0ms; // expires (or its grace ends) now
+  cache.remember("fpk_b_secret", expiring, cache.generation());
+  CHECK(cache.find("fpk_a_secret"));
+  CHECK_FALSE(cache.find("fpk_b_secret"));
+  std::this_thread::sleep_for(80ms);
+  CHECK_FALSE(cache.find("fpk_a_secret"));
+
+  api_key_cache off{api_key_cache::options{0ms}};
+  CHECK_FALSE(off.enabled());
+  off.remember("fpk_a_secret", verified_key("a"), off.generation());
+  CHECK_FALSE(off.find("fpk_a_secret"));
+}
+
+TEST_CASE("auth: a remembered key's use is recorded once per interval",
+          "[auth]") {
+  api_key_cache::options o;
+  o.touch_every = 40ms;
+  api_key_cache cache{o};
+  cache.remember("fpk_a_secret", verified_key("a"), cache.generation());
+  // The lookup that verified the key recorded its use.
+  CHECK_FALSE(cache.find("fpk_a_secret")->touch_due);
+  std::this_thread::sleep_for(60ms);
+  CHECK(cache.find("fpk_a_secret")->touch_due);
+  CHECK_FALSE(cache.find("fpk_a_secret")->touch_due);
+}
+
+TEST_CASE("auth: the key cache stays within its capacity", "[auth]") {
+  api_key_cache::options o;
+  o.capacity = 3;
+  api_key_cache cache{o};
+  for (int i = 0; i < 10; ++i) {
+    cache.remember("fpk_k_" + std::to_string(i), verified_key("k"),
+                   cache.generation());
+    CHECK(cache.size() <= 3);
+  }
+  CHECK(cache.find("fpk_k_9"));
+}
+
+TEST_CASE("auth: clearing_first clears before the answer", "[auth]") {
+  auto cache = std::make_shared<api_key_cache>(api_key_cache::options{});
+  cache->remember("fpk_a_secret", verified_key("a"), cache->generation());
+  bool seen_empty = false;
+  auto then = clearing_first(cache, [&](bool found) {
+    seen_empty = cache->size() == 0;
+    return found;
+  });
+  CHECK(then(true));
+  CHECK(seen_empty);
+  // Without a cache it only forwards.
+  auto plain = clearing_first(nullptr, [](int v) { return v + 1; });
+  CHECK(plain(1) == 2);
 }

@@ -649,7 +649,7 @@ TEST_CASE("settings_help lists every setting in aligned columns", "[config][help
   // 27 base + 3 accounts (secure-cookies, session-ttl,
   // api-key-rotation-grace) + 4 tenancy + 14 signal/SSE/job/webhook settings
   // + 3 master keys (key-file, master-keys, active-key-id).
-  CHECK(rows == 67);
+  CHECK(rows == 68);
   CHECK(env_columns.size() == 1);
   CHECK(default_columns.size() == 1);
   CHECK(*env_columns.begin() != std::string::npos);

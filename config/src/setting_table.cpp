@@ -424,6 +424,11 @@ std::vector<setting_def> make_table() {
     "api-key-rotation-grace",
     "How long a rotated API key's previous secret stays valid.", g::http,
     &s::api_key_rotation_grace, true));
+  t.push_back(duration_setting(
+    "api-key-cache",
+    "How long a node remembers a verified API key (0 disables); changes to "
+    "keys, organizations and users clear it at once.",
+    g::http, &s::api_key_cache, true));
 
   // -- actors
   t.push_back(integer_setting("scheduler-threads",

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "auth_routes.hpp"
+#include "fp/net/api_key_cache.hpp"
 #include "fp/net/db_bridge.hpp"
 #include "fp/net/problem.hpp"
 #include "fp/runtime/errc.hpp"
@@ -174,7 +175,8 @@ void add_api_key_routes(router& r, const auth_services& svc) {
                            storage::pg_session& db) {
                            return storage::revoke_api_key(db, org, id);
                          },
-                         deleted_or_404(res, "API key"),
+                         clearing_first(svc.key_cache,
+                                        deleted_or_404(res, "API key")),
                          fail_to(res));
                      }),
         auth_doc("Revokes an API key at once.", "api-keys", 204));
@@ -196,11 +198,13 @@ void add_api_key_routes(router& r, const auth_services& svc) {
                            storage::pg_session& db) {
                            return storage::rotate_api_key(db, org, id, grace);
                          },
-                         found_or_404(res, "API key",
-                                      [](const responder_ptr& out,
-                                         const storage::issued_api_key& k) {
-                                        out->send(issued(200, k));
-                                      }),
+                         clearing_first(
+                           svc.key_cache,
+                           found_or_404(res, "API key",
+                                        [](const responder_ptr& out,
+                                           const storage::issued_api_key& k) {
+                                          out->send(issued(200, k));
+                                        })),
                          fail_to(res));
                      }),
         std::move(rotate_doc));

@@ -1,11 +1,14 @@
 // Resolving the caller: cookie or bearer key -> principal, plus the CSRF
 // rule. Lookups go to the storage pool; nothing here blocks an io thread.
-// No cache: every request sees revocations and membership changes at once
-// at the cost of one indexed lookup (one round trip, no transaction).
+// Sessions are looked up on every request (membership and role changes
+// apply at once). Verified API keys may be remembered (api_key_cache):
+// their requests then skip the round trip, and a change to keys,
+// organizations or users clears what was remembered.
 
 #include <algorithm>
 #include <mutex>
 
+#include "fp/net/api_key_cache.hpp"
 #include "fp/net/auth.hpp"
 #include "fp/net/db_bridge.hpp"
 #include "fp/net/problem.hpp"
@@ -157,6 +160,20 @@ namespace {
 
 using authed_fn = std::shared_ptr<authed_handler>;
 
+/// Records a remembered key's use (at most once a minute per key and
+/// node); the request does not wait for it, and a failure only leaves
+/// last_used_at a little older.
+void record_key_use(const auth_services& svc, const std::string& key_id) {
+  run_db<bool>(
+    *svc.sys, svc.storage_pool, svc.db_timeout, "auth.api_key_touch",
+    [key_id](storage::pg_session& db) -> caf::expected<bool> {
+      if (auto err = storage::touch_api_key(db, key_id))
+        return err;
+      return true;
+    },
+    [](bool) {}, [](caf::error&&) {}, single_statement);
+}
+
 /// Continues a cookie-authenticated request with its looked-up session:
 /// 401 when there is none, the CSRF rule for unsafe methods, then `fn`.
 void with_session(const responder_ptr& res, const authed_fn& fn,
@@ -198,16 +215,31 @@ handler authed(auth_services svc, authed_handler fn) {
         res->fail(unauthenticated("expected Authorization: Bearer <key>"));
         return;
       }
+      auto cache = svc.key_cache && svc.key_cache->enabled() ? svc.key_cache
+                                                             : nullptr;
+      if (cache) {
+        if (auto hit = cache->find(*bearer)) {
+          if (hit->touch_due)
+            record_key_use(svc, hit->key.id);
+          (*shared_fn)(ctx, res, from_key(std::move(hit->key)));
+          return;
+        }
+      }
+      auto generation = cache ? cache->generation() : 0;
+      auto token = std::string{*bearer};
       run_db<std::optional<storage::usable_api_key>>(
         *svc.sys, svc.storage_pool, svc.db_timeout, "auth.api_key",
-        [key = std::string{*bearer}](storage::pg_session& db) {
-          return storage::find_usable_api_key(db, key);
+        [token](storage::pg_session& db) {
+          return storage::find_usable_api_key(db, token);
         },
-        [res, shared_fn](std::optional<storage::usable_api_key>&& key) {
+        [res, shared_fn, cache, generation,
+         token](std::optional<storage::usable_api_key>&& key) {
           if (!key) {
             res->fail(unauthenticated("unknown, expired or revoked API key"));
             return;
           }
+          if (cache)
+            cache->remember(token, *key, generation);
           (*shared_fn)(res->context(), res, from_key(std::move(*key)));
         },
         fail, single_statement);

@@ -14,6 +14,7 @@
 #include "fp/actors/signal_bus.hpp"
 #include "fp/actors/tenant_actors.hpp"
 #include "fp/net/agent_routes.hpp"
+#include "fp/net/api_key_cache.hpp"
 #include "fp/net/auth.hpp"
 #include "fp/net/directive_routes.hpp"
 #include "fp/net/execution_stream.hpp"
@@ -345,6 +346,18 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   children.push_back(streams);
   spine.execution_streams = streams.slot;
 
+  // [auth cache] Verified API keys; cleared on NOTIFY fp_auth.
+  api_key_cache::options cache_opts;
+  cache_opts.lifetime = s.api_key_cache;
+  auto key_cache = std::make_shared<api_key_cache>(cache_opts);
+  if (key_cache->enabled())
+    children.push_back(make_child(
+      "auth_cache", "auth_cache",
+      [key_cache, conninfo = st->database_url,
+       timeout = s.db_connect_timeout](caf::local_actor* sup) {
+        return spawn_auth_cache_listener(sup, key_cache, conninfo, timeout);
+      }));
+
   actors::register_actor_metrics(st->metrics, st->directory,
                                  st->mailbox_sample);
 
@@ -386,6 +399,7 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   auth.sys = st->sys.get();
   auth.settings = &st->settings;
   auth.storage_pool = pool.slot;
+  auth.key_cache = key_cache;
   services.auth = auth;
   add_system_routes(*routes, services);
   add_auth_routes(*routes, auth);
@@ -393,6 +407,7 @@ caf::expected<std::unique_ptr<node>> node::start(const config::settings& s) {
   orgs.sys = st->sys.get();
   orgs.settings = &st->settings;
   orgs.storage_pool = pool.slot;
+  orgs.key_cache = key_cache;
   add_org_routes(*routes, orgs, auth);
   spine.auth = auth;
   add_replay_routes(*routes, spine);

@@ -10,6 +10,7 @@
 #include <caf/actor_system.hpp>
 
 #include "fp/actors/orgs.hpp"
+#include "fp/net/api_key_cache.hpp"
 #include "fp/net/bridge.hpp"
 #include "fp/net/db_bridge.hpp"
 #include "fp/net/json.hpp"
@@ -214,12 +215,12 @@ void delete_org_handler(const org_services& svc, const request_context& ctx,
         return err;
       return slug;
     },
-    [](std::string&& slug) {
+    clearing_first(svc.key_cache, [](std::string&& slug) {
       std::string body;
       json_writer w{body};
       w.begin_object().member("slug", slug).member("state", "deleting").end_object();
       return http_response::json(202, std::move(body));
-    });
+    }));
 }
 
 void list_members_handler(const org_services& svc, const request_context& ctx,

@@ -1,5 +1,8 @@
 #include "fp/storage/api_keys.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "fp/runtime/crypto.hpp"
 #include "fp/runtime/errc.hpp"
 #include "fp/runtime/ids.hpp"
@@ -166,7 +169,9 @@ find_usable_api_key(pg_session& db, std::string_view presented) {
     "SELECT k.id, k.org_id, o.slug, k.created_by, COALESCE(u.email, ''), "
     "k.scopes, k.secret_hash, COALESCE(k.previous_secret_hash, ''), "
     "COALESCE(k.previous_valid_until > now(), false), "
-    "(k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute') "
+    "(k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'), "
+    "EXTRACT(EPOCH FROM k.expires_at - now()) * 1000, "
+    "EXTRACT(EPOCH FROM k.previous_valid_until - now()) * 1000 "
     "FROM public.api_keys k JOIN public.organizations o "
     "  ON o.id = k.org_id AND o.state = 'active' "
     "LEFT JOIN public.users u ON u.id = k.created_by "
@@ -189,6 +194,19 @@ find_usable_api_key(pg_session& db, std::string_view presented) {
   k.user_id = r->text(0, 3);
   k.email = r->text(0, 4);
   k.scopes = detail::parse_word_array(r->text(0, 5));
+  auto millis_left = [&](int col) -> std::optional<std::chrono::milliseconds> {
+    if (r->is_null(0, col))
+      return std::nullopt;
+    auto ms = std::strtod(std::string{r->text(0, col)}.c_str(), nullptr);
+    return std::chrono::milliseconds{
+      static_cast<std::chrono::milliseconds::rep>(std::max(ms, 0.0))};
+  };
+  k.usable_for = millis_left(10);
+  // A previous secret is usable only until the grace ends (the current
+  // one may match too, in which case the grace does not apply).
+  if (!current)
+    if (auto grace = millis_left(11); grace && (!k.usable_for || *grace < *k.usable_for))
+      k.usable_for = grace;
   if (r->boolean(0, 9)) {
     auto u = db.exec_prepared(
       "api_keys.touch",
@@ -196,8 +214,20 @@ find_usable_api_key(pg_session& db, std::string_view presented) {
       {k.id});
     if (!u)
       return std::move(u.error());
+    k.touched = true;
   }
   return std::optional<usable_api_key>{std::move(k)};
+}
+
+caf::error touch_api_key(pg_session& db, std::string_view id) {
+  auto r = db.exec_prepared(
+    "api_keys.touch_if_old",
+    "UPDATE public.api_keys SET last_used_at = now() WHERE id = $1::uuid "
+    "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+    {std::string{id}});
+  if (!r)
+    return std::move(r.error());
+  return caf::none;
 }
 
 } // namespace fp::storage

@@ -65,6 +65,8 @@ struct settings {
   std::chrono::milliseconds session_ttl{12 * 60 * 60 * 1000};
   /// How long a rotated API key's previous secret stays valid.
   std::chrono::milliseconds api_key_rotation_grace{24 * 60 * 60 * 1000};
+  /// How long a verified API key is remembered (api_key_cache); 0: never.
+  std::chrono::milliseconds api_key_cache{10000};
 
   // -- actors -----------------------------------------------------------------
 

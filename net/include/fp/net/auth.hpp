@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,8 @@
 
 namespace fp::net {
 
+class api_key_cache;
+
 /// What authentication and the account handlers need; pointers must
 /// outlive the server.
 struct auth_services {
@@ -32,6 +35,8 @@ struct auth_services {
   runtime::actor_slot_ptr storage_pool;
   /// How long a handler waits for one database round trip.
   std::chrono::milliseconds db_timeout{10000};
+  /// Verified API keys (optional): routes that change keys clear it.
+  std::shared_ptr<api_key_cache> key_cache;
 };
 
 /// Name of the session cookie.

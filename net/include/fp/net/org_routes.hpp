@@ -26,6 +26,8 @@ struct org_services {
   /// How long a handler waits for its database work (the creation saga
   /// included).
   std::chrono::milliseconds db_timeout{30000};
+  /// Cleared when an organization is deleted (its keys stop working).
+  std::shared_ptr<api_key_cache> key_cache;
 };
 
 /// Registers, each wrapped in `authed(auth, ...)`:

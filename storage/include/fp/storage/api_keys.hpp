@@ -67,6 +67,10 @@ rotate_api_key(pg_session& db, std::string_view org_id, std::string_view id,
                std::chrono::milliseconds grace);
 
 /// What a presented key authenticates.
+/// NOTIFY channel of changes that may make a verified key unusable (see
+/// migration 0006_auth_notify.sql); the payload is the table changed.
+inline constexpr std::string_view auth_channel = "fp_auth";
+
 struct usable_api_key {
   std::string id;
   std::string org_id;
@@ -75,6 +79,12 @@ struct usable_api_key {
   std::string user_id;
   std::string email;
   std::vector<std::string> scopes;
+  /// How much longer the key stays usable as presented: until its expiry
+  /// or, for a previous secret, the end of the rotation grace. None when
+  /// nothing ends it but revocation.
+  std::optional<std::chrono::milliseconds> usable_for;
+  /// This lookup recorded last_used_at (it was over a minute old).
+  bool touched = false;
 };
 
 /// The key `presented` ("fpk_..._...") when it exists, is neither revoked
@@ -83,5 +93,9 @@ struct usable_api_key {
 /// Records last_used_at at most once a minute.
 caf::expected<std::optional<usable_api_key>>
 find_usable_api_key(pg_session& db, std::string_view presented);
+
+/// Records that key `id` was used, unless that was recorded within the last
+/// minute (for callers that verified the key without the database).
+caf::error touch_api_key(pg_session& db, std::string_view id);
 
 } // namespace fp::storage
