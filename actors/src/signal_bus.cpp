@@ -141,6 +141,12 @@ bool dispatch_group(bus_ptr self) {
   std::size_t signals = 0;
   std::deque<pending_emit> rest;
   auto now = std::chrono::steady_clock::now();
+  // Signals waiting per tenant that already has a group committing: it
+  // gets another group only when enough of them wait (opts.overlap_min).
+  std::map<std::string_view, std::size_t> waiting;
+  for (auto& p : st.pending)
+    if (st.busy.count(p.batch->tenant.slug))
+      waiting[p.batch->tenant.slug] += p.batch->items.size();
   while (!st.pending.empty()) {
     auto p = std::move(st.pending.front());
     st.pending.pop_front();
@@ -153,8 +159,10 @@ bool dispatch_group(bus_ptr self) {
     }
     const auto& slug = p.batch->tenant.slug;
     auto b = st.busy.find(slug);
-    if ((b != st.busy.end() && b->second >= st.opts.tenant_in_flight)
-        || (signals > 0 && signals + n > st.opts.group_max)) {
+    bool tenant_full = b != st.busy.end()
+                       && (b->second >= st.opts.tenant_in_flight
+                           || waiting[slug] < st.opts.overlap_min);
+    if (tenant_full || (signals > 0 && signals + n > st.opts.group_max)) {
       rest.push_back(std::move(p));
       continue;
     }

@@ -40,7 +40,7 @@ std::string returned_columns() {
            + " END";
   };
   return "s.id::text, s.seq, s.type, s.payload::text, s.actor_kind, "
-         "s.actor_id, s.actor_display, coalesce(s.dedupe_key, ''), "
+         "s.actor_id, s.actor_display, coalesce(s.dedupe_key, '') AS dedupe_key, "
          "s.correlation_id, coalesce(s.causation_id, ''), "
          + ts("occurred_at") + ", " + ts("recorded_at");
 }
@@ -71,9 +71,12 @@ std::string insert_sql(const std::string& schema, bool dedupe) {
   // second branch returns the originals of duplicate dedupe keys: rows
   // inserted by `ins` are invisible to it (same snapshot), so it sees only
   // signals that existed before. It probes the unique index once per key
-  // (LATERAL ... LIMIT 1): `dedupe_key = ANY($12)` let the cached generic
-  // plan, made while the table was empty, scan the whole table per batch. The NOTIFY runs only when `ins` produced a
-  // row (the scalar subquery is evaluated on the first one).
+  // that `ins` did not insert (LATERAL ... LIMIT 1; the keys it inserted
+  // are set aside by a hash anti-join, cheaper than their probes):
+  // `dedupe_key = ANY($12)` let the cached generic plan, made while the
+  // table was empty, scan the whole table per batch. The NOTIFY runs only
+  // when `ins` produced a row (the scalar subquery is evaluated on the
+  // first one).
   return "WITH v AS ("
          " SELECT u.*, m.base + u.ord AS seq FROM unnest($1::uuid[], "
          "$2::text[], $3::jsonb[], $4::text[], $5::text[], $6::text[], "
@@ -101,8 +104,9 @@ std::string insert_sql(const std::string& schema, bool dedupe) {
          + "', $11 || ':' || max(seq)) AS n FROM ins HAVING count(*) > 0) "
            "SELECT true, ins.*, (SELECT count(*) FROM note) FROM ins "
            "UNION ALL SELECT false, "
-         + record_columns("o") + ", 0 FROM unnest($12::text[]) AS k(key) "
-           "CROSS JOIN LATERAL (SELECT * FROM " + schema
+         + record_columns("o") + ", 0 FROM (SELECT key FROM "
+           "unnest($12::text[]) AS k(key) WHERE NOT EXISTS (SELECT 1 FROM ins "
+           "WHERE ins.dedupe_key = k.key)) k CROSS JOIN LATERAL (SELECT * FROM " + schema
          + ".signals x WHERE x.dedupe_key = k.key LIMIT 1) o";
 }
 

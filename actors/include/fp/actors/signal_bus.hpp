@@ -75,7 +75,12 @@ struct signal_bus_options {
   /// Groups of one tenant committing at once. They serialize on the
   /// tenant's emit lock, so a second one only overlaps its wait for a pool
   /// worker (and its first statements) with the commit of the first.
-  unsigned tenant_in_flight = 1;
+  unsigned tenant_in_flight = 2;
+  /// A tenant that has a group committing gets another one only when at
+  /// least this many of its signals wait: large groups gain from the
+  /// overlap, while small ones would only split into more commits and
+  /// wait on the emit lock (which costs more than it saves).
+  unsigned overlap_min = 500;
   /// Signals allowed to wait for a group; beyond it requests are refused
   /// at once with errc::overloaded (503, retry later).
   std::size_t max_pending = 100000;
