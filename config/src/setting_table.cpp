@@ -426,8 +426,7 @@ std::vector<setting_def> make_table() {
     &s::api_key_rotation_grace, true));
   t.push_back(duration_setting(
     "api-key-cache",
-    "How long a node remembers a verified API key (0 disables); changes to "
-    "keys, organizations and users clear it at once.",
+    "How long a node remembers a verified API key (0: never).",
     g::http, &s::api_key_cache, true));
 
   // -- actors
