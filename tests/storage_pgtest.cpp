@@ -28,6 +28,7 @@
 #include "fp/storage/embedded_postgres.hpp"
 #include "fp/storage/migrations.hpp"
 #include "fp/storage/storage_pool.hpp"
+#include "pg_array.hpp"
 #include "pg_cluster.hpp"
 
 using namespace std::chrono_literals;
@@ -345,6 +346,52 @@ TEST_CASE("prepared statements are prepared once per connection", "[pg][session]
   CHECK(s->backend_pid() != old_pid);
   auto again = must(s->exec_prepared("test_add", "SELECT $1::int + $2::int", {"2", "3"}));
   CHECK(again.int64(0, 0) == 5);
+}
+
+TEST_CASE("binary array parameters round-trip every element", "[pg][session]") {
+  using namespace fp::storage::detail;
+  auto s = open_session();
+  // Text that a text array literal would have to quote or escape.
+  std::vector<std::string> texts{"plain", "", "with \"quotes\" and \\", "{a,b}",
+                                 "NULL", "caf\xc3\xa9 \xe2\x9c\x93", "line\nbreak"};
+  binary_array text_in{text_oid};
+  for (auto& t : texts)
+    text_in.add_text(t);
+  text_in.add_null();
+  binary_array uuid_in{uuid_oid};
+  REQUIRE(uuid_in.add_uuid("01234567-89ab-cdef-0123-456789ABCDEF"));
+  CHECK_FALSE(uuid_in.add_uuid("not-a-uuid"));
+  CHECK_FALSE(uuid_in.add_uuid("01234567-89ab-cdef-0123-456789abcde"));
+  binary_array json_in{jsonb_oid};
+  json_in.add_jsonb(R"({"a": "x\"y", "n": [1, 2.5]})");
+  binary_array empty{text_oid};
+  auto r = must(s->exec_prepared(
+    "test_binary_arrays",
+    "SELECT t, n, ($2::uuid[])[1]::text, ($3::jsonb[])[1]->>'a', "
+    "cardinality($4::text[]), cardinality($1::text[]) "
+    "FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n",
+    {text_in.finish(), uuid_in.finish(), json_in.finish(), empty.finish()},
+    {true, true, true, true}));
+  REQUIRE(r.rows() == static_cast<int>(texts.size()) + 1);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    INFO(i);
+    CHECK(r.text(static_cast<int>(i), 0) == texts[i]);
+  }
+  CHECK(r.is_null(static_cast<int>(texts.size()), 0));
+  CHECK(r.text(0, 2) == "01234567-89ab-cdef-0123-456789abcdef");
+  CHECK(r.text(0, 3) == "x\"y");
+  CHECK(r.int64(0, 4) == 0);
+  CHECK(r.int64(0, 5) == static_cast<int64_t>(texts.size()) + 1);
+  // A builder starts over after finish().
+  binary_array again{text_oid};
+  again.add_text("one");
+  (void)again.finish();
+  again.add_text("two");
+  auto second = must(s->exec_prepared("test_binary_again",
+                                      "SELECT ($1::text[])[1], cardinality($1::text[])",
+                                      {again.finish()}, {true}));
+  CHECK(second.text(0, 0) == "two");
+  CHECK(second.int64(0, 1) == 1);
 }
 
 TEST_CASE("a terminated idle connection is noticed before sending", "[pg][session]") {

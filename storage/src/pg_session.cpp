@@ -1,5 +1,7 @@
 #include "fp/storage/pg_session.hpp"
 
+#include <algorithm>
+
 #include <poll.h>
 
 #include <cerrno>
@@ -228,11 +230,30 @@ caf::expected<result> take_result(pg_session::impl& st) {
 
 struct param_array {
   std::vector<const char*> values;
+  /// Set only when some parameter is binary (text ones need neither).
+  std::vector<int> lengths;
+  std::vector<int> formats;
 
-  explicit param_array(const sql_params& params) {
+  explicit param_array(const sql_params& params,
+                       const std::vector<bool>& binary = {}) {
     values.reserve(params.size());
     for (auto& p : params)
       values.push_back(p ? p->c_str() : nullptr);
+    if (std::find(binary.begin(), binary.end(), true) == binary.end())
+      return;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      bool bin = i < binary.size() && binary[i];
+      formats.push_back(bin ? 1 : 0);
+      lengths.push_back(params[i] ? static_cast<int>(params[i]->size()) : 0);
+    }
+  }
+
+  const int* length_data() const {
+    return lengths.empty() ? nullptr : lengths.data();
+  }
+
+  const int* format_data() const {
+    return formats.empty() ? nullptr : formats.data();
   }
 
   int size() const {
@@ -380,6 +401,13 @@ caf::expected<result> pg_session::exec(std::string_view sql,
 caf::expected<result> pg_session::exec_prepared(std::string_view name,
                                                 std::string_view sql,
                                                 sql_params params) {
+  return exec_prepared(name, sql, std::move(params), {});
+}
+
+caf::expected<result> pg_session::exec_prepared(std::string_view name,
+                                                std::string_view sql,
+                                                sql_params params,
+                                                const std::vector<bool>& binary) {
   auto& st = *impl_;
   if (st.bad())
     return lost(st);
@@ -394,9 +422,10 @@ caf::expected<result> pg_session::exec_prepared(std::string_view name,
       return std::move(prepared.error());
     st.prepared.insert(key);
   }
-  param_array values{params};
+  param_array values{params, binary};
   if (!PQsendQueryPrepared(st.conn.get(), key.c_str(), values.size(),
-                           values.data(), nullptr, nullptr, 0))
+                           values.data(), values.length_data(),
+                           values.format_data(), 0))
     return send_failed(st);
   ++st.statements_sent;
   return take_result(st);

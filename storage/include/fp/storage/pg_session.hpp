@@ -101,6 +101,13 @@ public:
                                       std::string_view sql,
                                       sql_params params = {});
 
+  /// Like `exec_prepared`, but the parameters whose `binary` flag is set
+  /// are in PostgreSQL's binary format (e.g. detail::binary_array): the
+  /// server copies them instead of parsing text. Results stay text.
+  caf::expected<result> exec_prepared(std::string_view name,
+                                      std::string_view sql, sql_params params,
+                                      const std::vector<bool>& binary);
+
   /// Runs several `;`-separated statements without parameters (simple
   /// protocol), e.g. a migration. Stops at the first error.
   caf::error exec_script(std::string_view sql);
