@@ -2,22 +2,14 @@
 
 #include <algorithm>
 
+#include "fp/runtime/ids.hpp"
+
 namespace fp::net {
 
 namespace {
 
 constexpr char lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 template <class List>
@@ -172,8 +164,8 @@ bool percent_decode(std::string_view in, std::string& out,
     if (c == '%') {
       if (i + 2 >= in.size())
         return false; // fewer than two hex digits follow
-      int hi = hex_value(in[i + 1]);
-      int lo = hex_value(in[i + 2]);
+      int hi = runtime::hex_digit_value(in[i + 1]);
+      int lo = runtime::hex_digit_value(in[i + 2]);
       if (hi < 0 || lo < 0)
         return false;
       out.push_back(static_cast<char>(hi * 16 + lo));

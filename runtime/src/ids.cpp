@@ -51,6 +51,16 @@ void random_bytes(void* out, std::size_t len) {
     throw std::runtime_error("RAND_bytes failed");
 }
 
+int hex_digit_value(char c) noexcept {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 std::string to_hex(const void* data, std::size_t len) {
   static constexpr char digits[] = "0123456789abcdef";
   auto bytes = static_cast<const unsigned char*>(data);

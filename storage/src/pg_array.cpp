@@ -1,5 +1,7 @@
 #include "pg_array.hpp"
 
+#include "fp/runtime/ids.hpp"
+
 namespace fp::storage::detail {
 
 void append_array_element(std::string& out, std::string_view value) {
@@ -57,16 +59,6 @@ void append_u32(std::string& out, uint32_t v) {
   put_u32(out, out.size() - 4, v);
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 } // namespace
 
 binary_array::binary_array(uint32_t element_oid)
@@ -95,8 +87,8 @@ bool binary_array::add_uuid(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '-' && (i == 8 || i == 13 || i == 18 || i == 23))
       continue;
-    auto hi = hex_value(text[i]);
-    auto lo = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
+    auto hi = runtime::hex_digit_value(text[i]);
+    auto lo = i + 1 < text.size() ? runtime::hex_digit_value(text[i + 1]) : -1;
     if (hi < 0 || lo < 0 || n == 16)
       return false;
     bytes[n++] = static_cast<char>(hi << 4 | lo);

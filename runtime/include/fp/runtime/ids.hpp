@@ -44,6 +44,9 @@ trace_context continue_trace(std::string_view incoming_traceparent);
 /// Lower-case hex of `len` bytes.
 std::string to_hex(const void* data, std::size_t len);
 
+/// The value of one hex digit (either case), or -1 for any other char.
+int hex_digit_value(char c) noexcept;
+
 /// SHA-256 of `data` as 64 lower-case hex chars (OpenSSL).
 std::string sha256_hex(std::string_view data);
 
