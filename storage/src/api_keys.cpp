@@ -208,12 +208,8 @@ find_usable_api_key(pg_session& db, std::string_view presented) {
     if (auto grace = millis_left(11); grace && (!k.usable_for || *grace < *k.usable_for))
       k.usable_for = grace;
   if (r->boolean(0, 9)) {
-    auto u = db.exec_prepared(
-      "api_keys.touch",
-      "UPDATE public.api_keys SET last_used_at = now() WHERE id = $1",
-      {k.id});
-    if (!u)
-      return std::move(u.error());
+    if (auto err = touch_api_key(db, k.id))
+      return err;
     k.touched = true;
   }
   return std::optional<usable_api_key>{std::move(k)};
